@@ -1,0 +1,5 @@
+import quanttheory
+
+
+def test_version_is_set():
+    assert quanttheory.__version__ != ""
