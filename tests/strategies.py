@@ -27,6 +27,24 @@ def float_arrays(
 
 # --------------------------------------------------------------------------- quantizers
 
+moderate_floats = st.floats(min_value=-50, max_value=50, allow_nan=False, allow_infinity=False)
+deltas = st.sampled_from([2.0**-k for k in range(0, 8)]) | st.floats(1e-3, 10.0)
+alphas_clip = st.floats(0.05, 20.0)  # clipping scales α of uniform/APoT
+dsq_alphas = st.floats(0.01, 1.99).filter(lambda a: abs(a - 1.0) > 1e-3)
+
+
+@st.composite
+def dsq_ranges(draw):
+    """(lower, upper) with a width well above float resolution."""
+    lower = draw(st.floats(-10, 10))
+    width = draw(st.floats(0.05, 20))
+    return lower, lower + width
+
+
+def moderate_arrays(max_side: int = 16):
+    return float_arrays(min_side=0, max_side=max_side, max_dims=2, elements=moderate_floats)
+
+
 # --------------------------------------------------------------------------- optim / problems
 
 # --------------------------------------------------------------------------- kernels / packing

@@ -1,1 +1,39 @@
-"""quanttheory.quantizers"""
+"""Reference numpy quantizers (with a numba fast path in :mod:`quanttheory.quantizers.fast`).
+
+Every function accepts array-likes, returns a new array of the input's shape, never mutates its
+input, and raises ``ValueError``/``TypeError`` naming the offending value for bad arguments
+(NaN/±inf input, α out of range, lower ≥ upper, unsupported bits, non-real dtypes). Empty
+arrays give empty outputs.
+
+=====================  ==============================================  ======================
+function               what                                            paper
+=====================  ==============================================  ======================
+round_nearest          Q_d, ties away from zero                        Li et al. 2017 §2
+stochastic_round       Q_s, unbiased                                   Li et al. 2017 §2
+binarize               sign, 0 → +1                                    BinaryConnect Eq. 1
+stochastic_binarize    hard-sigmoid binarisation                       BinaryConnect Eq. 2–3
+uniform(_partials)     clipped uniform, STE                            APoT Eq. 2
+dsq(_partials)         DSQ hard/soft map                               DSQ Eqs. 3–6
+apot(_partials)        APoT RCF                                        APoT Eq. 5, §2.2
+apot_levels(_eq5)      APoT level sets                                 APoT Eq. 5 / code
+apot_normalize         weight normalisation                            APoT §2.3
+qn(_partials)          QN sigmoid/step map                             QN Eqs. 1–3
+qn_init                β = 5p/(4q), α = 1/β, k-means biases            QN §3.3
+qn_temperature         T = rate × epoch                                QN §4
+=====================  ==============================================  ======================
+"""
+
+from . import fast
+from .apot import apot, apot_levels, apot_levels_eq5, apot_normalize, apot_partials
+from .binary import binarize, stochastic_binarize
+from .dsq import dsq, dsq_partials
+from .qn import qn, qn_init, qn_partials, qn_steps, qn_temperature
+from .rounding import round_nearest, stochastic_round
+from .uniform import uniform, uniform_levels, uniform_partials
+
+__all__ = [
+    "apot", "apot_levels", "apot_levels_eq5", "apot_normalize", "apot_partials",
+    "binarize", "stochastic_binarize", "dsq", "dsq_partials", "fast",
+    "qn", "qn_init", "qn_partials", "qn_steps", "qn_temperature",
+    "round_nearest", "stochastic_round", "uniform", "uniform_levels", "uniform_partials",
+]

@@ -1,0 +1,81 @@
+"""numba kernels: elementwise loops that mirror the numpy references one-to-one.
+
+Each kernel works on flat float64 arrays and writes into ``out``; the arithmetic is written in
+the same order as the numpy reference so the results are bit-identical (IEEE-754 operations
+are deterministic; numba does not reassociate without ``fastmath``, which is never enabled).
+Other njit code (``quanttheory.optim``) calls these directly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def round_nearest_scalar(w, delta):
+    """Q_d for one value: sign(w)·Δ·⌊|w|/Δ + ½⌋ (same operation order as the numpy reference)."""
+    sgn = 1.0 if w > 0 else (-1.0 if w < 0 else 0.0)
+    return sgn * delta * math.floor(abs(w) / delta + 0.5)
+
+
+@njit(cache=True)
+def stochastic_round_scalar(w, delta, u):
+    """Q_s for one value given its uniform draw u ∈ [0, 1)."""
+    scaled = w / delta
+    low = math.floor(scaled)
+    return delta * (low + (1.0 if u < scaled - low else 0.0))
+
+
+@njit(cache=True)
+def round_nearest_flat(x, delta, out):
+    for i in range(x.size):
+        out[i] = round_nearest_scalar(x[i], delta)
+
+
+@njit(cache=True)
+def stochastic_round_flat(x, delta, rng, out):
+    # rng.random() per element draws the same stream as numpy's rng.random(x.size)
+    for i in range(x.size):
+        out[i] = stochastic_round_scalar(x[i], delta, rng.random())
+
+
+@njit(cache=True)
+def project_flat(x, alpha, levels, signed, out):
+    """Clip-then-project onto normalised magnitudes ``levels`` (ties to larger magnitude)."""
+    n = levels.size
+    for j in range(x.size):
+        d = x[j] / alpha
+        lo = -1.0 if signed else 0.0
+        d = min(max(d, lo), 1.0)
+        mag = abs(d)
+        # count of midpoints <= mag  (== np.searchsorted(mids, mag, side="right"))
+        k = 0
+        while k < n - 1 and (levels[k + 1] + levels[k]) / 2.0 <= mag:
+            k += 1
+        sgn = 1.0 if d > 0 else (-1.0 if d < 0 else 0.0)
+        out[j] = alpha * sgn * levels[k]
+
+
+@njit(cache=True)
+def dsq_hard_flat(x, lower, upper, n, out):
+    delta = (upper - lower) / n
+    for j in range(x.size):
+        t = (x[j] - lower) / delta
+        if t <= 0:
+            out[j] = lower
+        elif t >= n:
+            out[j] = upper
+        else:
+            g = min(max(math.floor(t + 0.5), 0.0), float(n))
+            out[j] = lower + delta * g
+
+
+def run_flat(kernel, arr: np.ndarray, *args) -> np.ndarray:
+    """Apply a flat kernel to ``arr`` (any shape) and return a new array of its dtype."""
+    flat = np.ascontiguousarray(arr, dtype=np.float64).ravel()
+    out = np.empty_like(flat)
+    kernel(flat, *args, out)
+    return out.reshape(arr.shape).astype(arr.dtype, copy=False)

@@ -1,0 +1,61 @@
+"""numba fast path for the hot forward maps, bit-identical to the numpy references.
+
+Same signatures and validation as the reference functions in :mod:`quanttheory.quantizers`;
+use these in inner loops over large arrays. ``stochastic_round`` and the reference draw the same
+uniforms from the same Generator, so under the same Generator state they agree bit for bit.
+
+Examples
+--------
+>>> import numpy as np
+>>> from quanttheory.quantizers import fast, stochastic_round
+>>> x = np.linspace(-1, 1, 5)
+>>> bool(np.array_equal(fast.stochastic_round(x, 0.3, np.random.default_rng(0)),
+...                     stochastic_round(x, 0.3, np.random.default_rng(0))))
+True
+"""
+
+from __future__ import annotations
+
+from . import _kernels as K
+from ._validate import as_float_array, check_rng, check_scalar
+from .apot import _weight_magnitudes, apot_levels
+from .dsq import _check as _dsq_check
+from .uniform import _magnitudes as _uniform_magnitudes
+
+__all__ = ["round_nearest", "stochastic_round", "uniform", "apot", "dsq"]
+
+
+def round_nearest(x, delta):
+    """numba twin of :func:`quanttheory.quantizers.round_nearest`."""
+    arr = as_float_array(x)
+    return K.run_flat(K.round_nearest_flat, arr, check_scalar(delta, "delta", low=0.0))
+
+
+def stochastic_round(x, delta, rng):
+    """numba twin of :func:`quanttheory.quantizers.stochastic_round` (same Generator stream)."""
+    arr = as_float_array(x)
+    delta = check_scalar(delta, "delta", low=0.0)
+    return K.run_flat(K.stochastic_round_flat, arr, delta, check_rng(rng))
+
+
+def uniform(x, *, alpha, bits, signed):
+    """numba twin of :func:`quanttheory.quantizers.uniform`."""
+    arr = as_float_array(x)
+    alpha = check_scalar(alpha, "alpha", low=0.0)
+    levels = _uniform_magnitudes(bits, signed)
+    return K.run_flat(K.project_flat, arr, alpha, levels, bool(signed))
+
+
+def apot(x, *, alpha, bits, signed):
+    """numba twin of :func:`quanttheory.quantizers.apot`."""
+    arr = as_float_array(x)
+    alpha = check_scalar(alpha, "alpha", low=0.0)
+    levels = _weight_magnitudes(bits) if signed else apot_levels(bits, signed=False)
+    return K.run_flat(K.project_flat, arr, alpha, levels, bool(signed))
+
+
+def dsq(x, *, lower, upper, bits, alpha):
+    """numba twin of the hard map :func:`quanttheory.quantizers.dsq` (``soft=False``)."""
+    arr = as_float_array(x)
+    lower, upper, bits, _ = _dsq_check(lower, upper, bits, alpha)
+    return K.run_flat(K.dsq_hard_flat, arr, lower, upper, 2**bits - 1)
