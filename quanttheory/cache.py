@@ -1,0 +1,188 @@
+"""On-disk result cache of the experiment sweeps.
+
+One file pair per grid point: ``<root>/<NAME>/<key>.npz`` (the result: arrays and scalars) and
+``<key>.json`` (provenance: the point, seed, code version, library versions, git commit, wall
+time; no host name). The key hashes ``(NAME, canonical point JSON, seed, code version)``, so
+changing any of them misses the cache and recomputes; nothing is ever overwritten in place.
+
+Both files are written atomically (temporary file in the same directory + ``os.replace``), the
+provenance first and the ``.npz`` last: an ``.npz`` on disk therefore always belongs to a
+finished point, and a sweep interrupted at any moment resumes from the points it completed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+import quanttheory
+
+_PACKAGE_DIR = Path(quanttheory.__file__).resolve().parent
+_KERNELS_DIR = _PACKAGE_DIR.parent / "kernels"
+
+
+def canonical_json(point: dict[str, Any]) -> str:
+    """The canonical JSON text of a grid point (sorted keys, no spaces, finite numbers only).
+
+    Raises
+    ------
+    TypeError
+        If ``point`` is not a dict or holds something JSON cannot represent exactly.
+    ValueError
+        If it holds a NaN or an infinity (JSON has no spelling for them, and NaN ≠ NaN would
+        make the cache key ill-defined).
+    """
+    if not isinstance(point, dict):
+        raise TypeError(f"a grid point must be a dict, got {type(point).__name__}: {point!r}")
+    _check_finite(point, point)
+    try:
+        return json.dumps(point, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except TypeError as err:
+        raise TypeError(
+            f"grid point {point!r} is not JSON-serialisable ({err}); use plain Python "
+            "scalars, strings, lists and dicts"
+        ) from None
+
+
+def _check_finite(value: Any, point: dict[str, Any]) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"grid point {point!r} holds a non-finite number {value!r}")
+    if isinstance(value, dict):
+        for v in value.values():
+            _check_finite(v, point)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _check_finite(v, point)
+
+
+def _hash_files(h: Any, files: Iterable[Path], base: Path) -> None:
+    for f in sorted(files):
+        h.update(str(f.relative_to(base)).encode())
+        h.update(b"\0")
+        h.update(f.read_bytes())
+        h.update(b"\0")
+
+
+def code_version(module: ModuleType) -> str:
+    """The code version of an experiment: package version + hash of every source it may call.
+
+    Hashes the experiment module's own source, every ``quanttheory/**/*.py`` and every file in
+    ``kernels/`` (when the source tree has one). Hashing everything is deliberately coarse:
+    an unrelated edit recomputes a little too much, but a relevant one can never be missed.
+    """
+    h = hashlib.sha256()
+    src = Path(module.__file__ or "")
+    h.update(src.name.encode() + b"\0" + src.read_bytes() + b"\0")
+    _hash_files(h, _PACKAGE_DIR.rglob("*.py"), _PACKAGE_DIR)
+    if _KERNELS_DIR.is_dir():
+        _hash_files(h, (f for f in _KERNELS_DIR.iterdir() if f.is_file()), _KERNELS_DIR)
+    return f"{quanttheory.__version__}+{h.hexdigest()[:16]}"
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=_PACKAGE_DIR, capture_output=True, text=True,
+            timeout=10, check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def environment() -> dict[str, Any]:
+    """Versions that can change a result: python, numpy, scipy, numba, and the git commit."""
+    import numba
+    import scipy
+
+    return {
+        "python": platform.python_version(), "numpy": np.__version__,
+        "scipy": scipy.__version__, "numba": numba.__version__,
+        "quanttheory": quanttheory.__version__, "git_commit": _git_commit(),
+    }
+
+
+def default_root() -> Path:
+    """``$QUANTTHEORY_CACHE`` if set, else ``.quanttheory-cache/`` in the working directory."""
+    return Path(os.environ.get("QUANTTHEORY_CACHE") or ".quanttheory-cache")
+
+
+def _atomic_write(path: Path, write) -> None:
+    # Same directory as the target, so os.replace is an atomic rename on POSIX.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Cache:
+    """A directory of cached sweep results (see the module docstring for the layout).
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        Cache directory; created on first write.
+    """
+
+    root: Path
+
+    def key(self, name: str, point: dict[str, Any], seed: int, version: str) -> str:
+        """The file stem of one result: a hash of (NAME, point, seed, code version)."""
+        text = json.dumps([name, canonical_json(point), int(seed), version])
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def _paths(self, name: str, key: str) -> tuple[Path, Path]:
+        d = self.root / name
+        return d / f"{key}.npz", d / f"{key}.json"
+
+    def load(self, name: str, key: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """``(result, provenance)`` of a finished point, or ``None`` if it is not cached."""
+        npz, prov = self._paths(name, key)
+        if not npz.exists():
+            return None
+        with np.load(npz, allow_pickle=False) as data:
+            # 0-d arrays were scalars in the result: give back Python scalars.
+            result = {k: (v.item() if v.ndim == 0 else v) for k, v in data.items()}
+        meta = json.loads(prov.read_text()) if prov.exists() else {}
+        return result, meta
+
+    def save(self, name: str, key: str, result: dict[str, Any], provenance: dict[str, Any]) -> None:
+        """Write one result and its provenance atomically (provenance first, ``.npz`` last)."""
+        arrays = _as_arrays(name, result)
+        npz, prov = self._paths(name, key)
+        npz.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(provenance, indent=2, sort_keys=True).encode()
+        _atomic_write(prov, lambda f: f.write(text))
+        _atomic_write(npz, lambda f: np.savez(f, **arrays))
+
+
+def _as_arrays(name: str, result: Any) -> dict[str, np.ndarray]:
+    if not isinstance(result, dict) or not all(isinstance(k, str) for k in result):
+        raise TypeError(f"{name}.compute must return a dict[str, array | scalar], got {result!r:.200}")
+    out = {}
+    for k, v in result.items():
+        arr = np.asarray(v)
+        if arr.dtype == object:
+            raise TypeError(
+                f"{name}.compute returned {k}={v!r:.100} of type {type(v).__name__}; "
+                "results must be numeric/bool/str arrays or scalars"
+            )
+        out[k] = arr
+    return out
