@@ -214,6 +214,8 @@ def run_sweep(
     todo = [i for i in range(len(points)) if i not in done]
     tasks = [(experiment.__name__, points[i], seed) for i in todo]
     env = environment() if todo else {}
+    if executor == "processes" and len(todo) <= 1:
+        executor = "serial"  # same results; a process pool costs seconds to start
     bar = tqdm(total=len(points), initial=n_cached, desc=experiment.NAME, unit="pt", file=sys.stderr,
                disable=not (progress and sys.stderr.isatty()))
     with bar:
