@@ -16,9 +16,14 @@ from numba import njit
 
 @njit(cache=True)
 def round_nearest_scalar(w, delta):
-    """Q_d for one value: sign(w)·Δ·⌊|w|/Δ + ½⌋ (same operation order as the numpy reference)."""
+    """Q_d for one value: sign(w)·Δ·(r + [a − r ≥ ½]), a = |w|/Δ, r = ⌊a⌋ (as the numpy reference).
+
+    The caller guarantees |w|/Δ is finite (the numpy wrapper checks; optimizers keep w bounded).
+    """
     sgn = 1.0 if w > 0 else (-1.0 if w < 0 else 0.0)
-    return sgn * delta * math.floor(abs(w) / delta + 0.5)
+    a = abs(w / delta)
+    r = math.floor(a)
+    return sgn * delta * (r + (1.0 if a - r >= 0.5 else 0.0))
 
 
 @njit(cache=True)
@@ -46,31 +51,37 @@ def stochastic_round_flat(x, delta, rng, out):
 def project_flat(x, alpha, levels, signed, out):
     """Clip-then-project onto normalised magnitudes ``levels`` (ties to larger magnitude)."""
     n = levels.size
+    lo = -1.0 if signed else 0.0
     for j in range(x.size):
-        d = x[j] / alpha
-        lo = -1.0 if signed else 0.0
-        d = min(max(d, lo), 1.0)
+        d = min(max(x[j] / alpha, lo), 1.0)
         mag = abs(d)
-        # count of midpoints <= mag  (== np.searchsorted(mids, mag, side="right"))
-        k = 0
-        while k < n - 1 and (levels[k + 1] + levels[k]) / 2.0 <= mag:
-            k += 1
+        # k = number of midpoints <= mag, by bisection (== np.searchsorted(mids, mag, "right")):
+        # the midpoints are formed exactly as in the numpy reference, so the comparisons agree
+        k, hi = 0, n - 1
+        while k < hi:
+            mid = (k + hi) // 2
+            if (levels[mid + 1] + levels[mid]) / 2.0 <= mag:
+                k = mid + 1
+            else:
+                hi = mid
         sgn = 1.0 if d > 0 else (-1.0 if d < 0 else 0.0)
         out[j] = alpha * sgn * levels[k]
 
 
 @njit(cache=True)
 def dsq_hard_flat(x, lower, upper, n, out):
+    """DSQ hard map, mirroring :func:`quanttheory.quantizers.dsq` with ``soft=False``."""
     delta = (upper - lower) / n
     for j in range(x.size):
-        t = (x[j] - lower) / delta
-        if t <= 0:
+        if x[j] <= lower:
             out[j] = lower
-        elif t >= n:
+        elif x[j] >= upper:
             out[j] = upper
         else:
-            g = min(max(math.floor(t + 0.5), 0.0), float(n))
-            out[j] = lower + delta * g
+            t = (x[j] - lower) / delta
+            r = math.floor(t)
+            g = min(max(r + (1.0 if t - r >= 0.5 else 0.0), 0.0), float(n))
+            out[j] = upper if g >= n else lower + delta * g
 
 
 def run_flat(kernel, arr: np.ndarray, *args) -> np.ndarray:

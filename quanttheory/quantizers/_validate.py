@@ -48,6 +48,19 @@ def check_scalar(value, name: str, *, low=None, high=None, low_open=True, high_o
     return v
 
 
+def check_grid(arr: np.ndarray, delta: float) -> float:
+    """Return Δ after checking that x/Δ cannot overflow (a tiny Δ would turn finite x into ±inf)."""
+    if arr.size:
+        big = float(np.max(np.abs(arr)))
+        with np.errstate(over="ignore"):
+            if not np.isfinite(big / delta):
+                raise ValueError(
+                    f"delta={delta!r} is too small for |x| up to {big!r} (x/delta overflows "
+                    f"float64); valid: delta > {float(big / np.finfo(np.float64).max)!r}"
+                )
+    return delta
+
+
 def check_bits(bits, valid: Iterable[int], name: str = "bits") -> int:
     """Validate an integer bit-width against the set of supported widths."""
     valid = tuple(valid)

@@ -7,7 +7,14 @@ References
    arXiv:1908.05033, §3.2 Eqs. 3–6 (φ, s, k, α) and Fig. 1 (hard forward, soft backward).
 
 Notation: N = 2^b − 1 intervals, Δ = (u − l)/N, t = (x − l)/Δ, interval
-i = min(⌊t⌋, N − 1), K = kΔ = log(2/α − 1), s = 1/tanh(K/2) = 1/(1 − α).
+i = min(⌊t⌋, N − 1), K = kΔ = log(2/α − 1), s = 1/tanh(K/2) = 1/(1 − α), c = t − i − ½.
+
+Numerics. Q_S(α) ≡ Q_S(2 − α) (s and K both change sign), and 2 − α is exact for α ∈ [1, 2),
+so α > 1 is evaluated at a = 2 − α ∈ (0, 1) (∂α changes sign). For a ∈ (0, 1),
+K = log1p(2(1 − a)/a) keeps full relative accuracy as a → 1 (the literal log(2/a − 1) loses it
+to cancellation: at a = 1 − 1e-15 it mis-states Q_S by 3 % of Δ), and K = log(2 − a) − log(a)
+avoids the overflow of 2/a for subnormal a. Near a = 1 the printed ∂α is a difference of two
+O(1/(1 − a)) terms; for |1 − a| < 1e-3 we use its Taylor series instead (below).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ def _check(lower, upper, bits, alpha):
     upper = check_scalar(upper, "upper")
     if not lower < upper:
         raise ValueError(f"need lower < upper; got lower={lower!r}, upper={upper!r}")
+    if not np.isfinite(upper - lower):
+        raise ValueError(f"upper - lower overflows float64; got lower={lower!r}, upper={upper!r}")
     bits = check_bits(bits, BITS)
     # α ∉ (0, 2) makes 2/α − 1 ≤ 0, so K = log(2/α − 1) is undefined.
     alpha = check_scalar(alpha, "alpha", low=0.0, high=2.0)
@@ -31,11 +40,22 @@ def _check(lower, upper, bits, alpha):
 
 
 def _coords(x, lower, upper, bits):
+    # x is clipped to [l, u] first (Q_S and the hard map are constant outside), so t ∈ [0, N]
+    # up to rounding and nothing overflows for huge |x|.
     n = 2**bits - 1
     delta = (upper - lower) / n
-    t = (x.astype(np.float64) - lower) / delta
+    t = (np.clip(x.astype(np.float64), lower, upper) - lower) / delta
     i = np.clip(np.floor(t), 0, n - 1)
     return n, delta, t, i
+
+
+def _sharpness(alpha):
+    """(a, K, s) with a = min(α, 2 − α) ∈ (0, 1]: K = log(2/a − 1) ≥ 0, s = 1/(1 − a)."""
+    a = min(alpha, 2.0 - alpha)
+    if a == 1.0:
+        return a, 0.0, np.inf
+    K = np.log1p(2.0 * (1.0 - a) / a) if a > 1e-300 else np.log(2.0 - a) - np.log(a)
+    return a, float(K), 1.0 / (1.0 - a)
 
 
 def dsq(x, *, lower, upper, bits, alpha, soft=False):
@@ -47,9 +67,10 @@ def dsq(x, *, lower, upper, bits, alpha, soft=False):
         Q_S(x) = l + \Delta\Big(i + \frac{\varphi(x) + 1}{2}\Big),\quad
         \varphi(x) = s\tanh\big(k(x - m_i)\big),\ m_i = l + (i + \tfrac12)\Delta
 
-    with :math:`Q_S = l` below l and u above u. The hard map replaces φ by sgn φ, i.e. the
-    nearest grid point of {l + jΔ}; it does not depend on α. Tie rule (ours): x exactly at a
-    centre :math:`m_i` goes up.
+    with :math:`Q_S = l` for x ≤ l and u for x ≥ u. The hard map replaces φ by sgn φ, i.e.
+    the nearest grid point of {l + jΔ} (the top point is u exactly); it does not depend on α.
+    Tie rule (ours): t = (x − l)/Δ exactly at i + ½ goes up; it is decided on the exact
+    fraction t − ⌊t⌋, not on a rounded t + ½.
 
     Parameters
     ----------
@@ -66,25 +87,50 @@ def dsq(x, *, lower, upper, bits, alpha, soft=False):
     Returns
     -------
     q : ndarray, shape (...), dtype of ``x`` (float32 kept)
+
+    Examples
+    --------
+    >>> dsq([0.2, 0.5, 0.9], lower=0.0, upper=1.0, bits=1, alpha=0.2)
+    array([0., 1., 1.])
     """
     arr = as_float_array(x)
     lower, upper, bits, alpha = _check(lower, upper, bits, alpha)
     n, delta, t, i = _coords(arr, lower, upper, bits)
     if soft:
-        g = _soft_g(t, i, alpha)
+        q = lower + delta * _soft_g(t, i, alpha)
     else:
-        g = np.clip(np.floor(t + 0.5), 0, n)
-    q = np.where(t <= 0, lower, np.where(t >= n, upper, lower + delta * g))
+        r = np.floor(t)
+        g = np.clip(r + (t - r >= 0.5), 0, n)
+        q = np.where(g >= n, upper, lower + delta * g)
+    xf = arr.astype(np.float64)
+    q = np.where(xf <= lower, lower, np.where(xf >= upper, upper, q))
     return q.astype(arr.dtype, copy=False)
 
 
 def _soft_g(t, i, alpha):
-    """Position within the grid, g = i + (1 + s·tanh z)/2, with the α = 1 limit g = t."""
-    if alpha == 1.0:
+    """Position within the grid, g = i + (1 + s·tanh(Kc))/2, with the α = 1 limit g = t."""
+    a, K, s = _sharpness(alpha)
+    if a == 1.0:
         return t.copy()
-    K = np.log(2.0 / alpha - 1.0)
-    z = K * (t - i - 0.5)
-    return i + (1.0 + np.tanh(z) / (1.0 - alpha)) / 2.0
+    return i + (1.0 + s * np.tanh(K * (t - i - 0.5))) / 2.0
+
+
+def _d_alpha(c, th, sech2, a, K, s, delta):
+    r"""∂Q_S/∂a at a ∈ (0, 1), c = t − i − ½ ∈ [−½, ½].
+
+    Printed form (spec): (Δ/2)[tanh z/(1−a)² − s·sech²z·c·2/(a(2−a))]. For ε = 1 − a < 1e-3
+    both terms are ≈ 2c/ε and cancel, so we use the series of
+    f(ε) = s·tanh(Kc) = tanh(2c·atanh ε)/ε = 2c + (2c/3 − 8c³/3)ε² + (2c/5 − 8c³/3 + 64c⁵/15)ε⁴ + …,
+    ∂Q_S/∂a = −(Δ/2) f'(ε) (truncation ≲ Δε⁵; the printed form's rounding error is ≈ Δ·1e-16/ε).
+    """
+    eps = 1.0 - a
+    if eps < 1e-3:
+        c2 = c * c
+        f1 = 2.0 * c * (1.0 - 4.0 * c2) / 3.0
+        f3 = 2.0 * c * (1.0 / 5.0 - 4.0 * c2 / 3.0 + 32.0 * c2 * c2 / 15.0)
+        return -delta * (f1 * eps + 2.0 * f3 * eps**3)
+    # (sech²·c) first, then /a: a subnormal a must not turn 0·(2/a) into inf·0 = NaN
+    return delta / 2.0 * (th / eps**2 - s * (sech2 * c) * (2.0 / (2.0 - a)) / a)
 
 
 def dsq_partials(x, *, lower, upper, bits, alpha):
@@ -99,9 +145,11 @@ def dsq_partials(x, *, lower, upper, bits, alpha):
         \partial_\alpha = \frac{\Delta}{2}\Big[\frac{\tanh z}{(1-\alpha)^2}
             - s(1-\tanh^2 z)\,(t - i - \tfrac12)\frac{2}{\alpha(2-\alpha)}\Big]
 
-    Below l: ∂l = 1, others 0; above u: ∂u = 1, others 0. Identities: ∂x + ∂l + ∂u = 1 and
-    x∂x + l∂l + u∂u = Q_S (Q_S is jointly 1-homogeneous and translation-equivariant). At
-    α = 1 the limits are ∂x = 1, ∂l = ∂u = ∂α = 0 (∂α = 0 by the α ↔ 2 − α symmetry).
+    Below l: ∂l = 1, others 0; above u: ∂u = 1, others 0 (x = l or u counts as inside).
+    Identities: ∂x + ∂l + ∂u = 1 and x∂x + l∂l + u∂u = Q_S (Q_S is jointly 1-homogeneous
+    and translation-equivariant). At α = 1 the limits are ∂x = 1, ∂l = ∂u = ∂α = 0
+    (∂α = 0 by the α ↔ 2 − α symmetry).
+    Near α = 1, ∂α comes from a Taylor series (see the module notes and ``_d_alpha``).
 
     Returns
     -------
@@ -110,18 +158,26 @@ def dsq_partials(x, *, lower, upper, bits, alpha):
     arr = as_float_array(x)
     lower, upper, bits, alpha = _check(lower, upper, bits, alpha)
     n, delta, t, i = _coords(arr, lower, upper, bits)
-    if alpha == 1.0:
+    a, K, s = _sharpness(alpha)
+    if a == 1.0:
         g, gp, d_alpha = t, np.ones_like(t), np.zeros_like(t)
     else:
-        K = np.log(2.0 / alpha - 1.0)
-        s = 1.0 / (1.0 - alpha)
         c = t - i - 0.5
         th = np.tanh(K * c)
-        sech2 = 1.0 - th * th
+        # sech² z = 4e^{−2|z|}/(1 + e^{−2|z|})²: no overflow, and no 1 − tanh² cancellation,
+        # which would leave only ~1e-16/α relative accuracy in the edge slope for small α
+        e = np.exp(-2.0 * np.abs(K * c))
+        sech2 = 4.0 * e / (1.0 + e) ** 2
         g = i + (1.0 + s * th) / 2.0
         gp = s * K / 2.0 * sech2
-        d_alpha = delta / 2.0 * (th / (1.0 - alpha) ** 2 - s * sech2 * c * 2.0 / (alpha * (2.0 - alpha)))
-    below, above = t < 0, t > n
+        # α > 1 was evaluated at a = 2 − α, so ∂/∂α = −∂/∂a there
+        with np.errstate(over="ignore"):  # checked just below, reported as a ValueError
+            d_alpha = _d_alpha(c, th, sech2, a, K, s, delta) * (1.0 if alpha <= 1.0 else -1.0)
+        if not np.all(np.isfinite(d_alpha)):
+            raise ValueError(f"alpha={alpha!r} is so close to 0 or 2 that dQ/dalpha overflows "
+                             "float64; valid: alpha in (0, 2), in practice alpha > 1e-300")
+    xf = arr.astype(np.float64)
+    below, above = xf < lower, xf > upper
     inside = ~(below | above)
     return {
         "x": np.where(inside, gp, 0.0),

@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 from . import _kernels as K
-from ._validate import as_float_array, check_rng, check_scalar
+from ._validate import as_float_array, check_grid, check_rng, check_scalar
 from .apot import _weight_magnitudes, apot_levels
 from .dsq import _check as _dsq_check
 from .uniform import _magnitudes as _uniform_magnitudes
@@ -28,13 +28,14 @@ __all__ = ["round_nearest", "stochastic_round", "uniform", "apot", "dsq"]
 def round_nearest(x, delta):
     """numba twin of :func:`quanttheory.quantizers.round_nearest`."""
     arr = as_float_array(x)
-    return K.run_flat(K.round_nearest_flat, arr, check_scalar(delta, "delta", low=0.0))
+    delta = check_grid(arr, check_scalar(delta, "delta", low=0.0))
+    return K.run_flat(K.round_nearest_flat, arr, delta)
 
 
 def stochastic_round(x, delta, rng):
     """numba twin of :func:`quanttheory.quantizers.stochastic_round` (same Generator stream)."""
     arr = as_float_array(x)
-    delta = check_scalar(delta, "delta", low=0.0)
+    delta = check_grid(arr, check_scalar(delta, "delta", low=0.0))
     return K.run_flat(K.stochastic_round_flat, arr, delta, check_rng(rng))
 
 

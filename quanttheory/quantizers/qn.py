@@ -39,9 +39,11 @@ def _check(x, levels, biases, alpha, beta, temperature):
     alpha = check_scalar(alpha, "alpha", low=0.0)
     beta = check_scalar(beta, "beta", low=0.0)
     temperature = check_scalar(temperature, "temperature", low=0.0)
-    # z[..., i] = T(βx − b_i); float64 throughout, expit saturates without overflow warnings
-    z = temperature * (beta * arr.astype(np.float64)[..., None] - b)
-    return arr, s, o, alpha, beta, temperature, z
+    # u[..., i] = βx − b_i in float64; the sigmoid argument is T·u (expit saturates without
+    # overflow warnings), the step map looks at the sign of u itself, so a huge or tiny T
+    # cannot flip a step by overflowing or underflowing T·u
+    u = beta * arr.astype(np.float64)[..., None] - b
+    return arr, s, o, alpha, beta, temperature, u
 
 
 def qn(x, *, levels, biases, alpha, beta, temperature, soft=True):
@@ -70,8 +72,8 @@ def qn(x, *, levels, biases, alpha, beta, temperature, soft=True):
     -------
     y : ndarray, shape (...), float64
     """
-    arr, s, o, alpha, _, _, z = _check(x, levels, biases, alpha, beta, temperature)
-    a = expit(z) if soft else (z >= 0).astype(np.float64)
+    arr, s, o, alpha, _, temperature, u = _check(x, levels, biases, alpha, beta, temperature)
+    a = expit(temperature * u) if soft else (u >= 0).astype(np.float64)
     return alpha * (a @ s - o)
 
 
@@ -92,7 +94,8 @@ def qn_partials(x, *, levels, biases, alpha, beta, temperature):
     partials : dict
         ``"x"``, ``"alpha"``, ``"beta"`` of shape x.shape; ``"biases"`` of shape x.shape + (n,).
     """
-    arr, s, o, alpha, beta, temperature, z = _check(x, levels, biases, alpha, beta, temperature)
+    arr, s, o, alpha, beta, temperature, u = _check(x, levels, biases, alpha, beta, temperature)
+    z = temperature * u
     dsig = expit(z) * expit(-z)
     weighted = dsig @ s
     y = alpha * (expit(z) @ s - o)
@@ -104,15 +107,25 @@ def qn_partials(x, *, levels, biases, alpha, beta, temperature):
     }
 
 
-def _kmeans_1d(values: np.ndarray, k: int, iters: int = 100) -> np.ndarray:
-    """Deterministic Lloyd's algorithm in 1-D, initialised at evenly spaced quantiles."""
-    c = np.quantile(values, (np.arange(k) + 0.5) / k)
-    for _ in range(iters):
-        labels = np.argmin(np.abs(values[:, None] - c[None, :]), axis=1)
-        new = np.array([values[labels == j].mean() if np.any(labels == j) else c[j] for j in range(k)])
-        if np.allclose(new, c, rtol=0, atol=1e-12):
+def _kmeans_1d(values: np.ndarray, k: int, max_iter: int = 300) -> np.ndarray:
+    """Deterministic 1-D Lloyd's algorithm: sorted centres of ``k`` clusters of ``values``.
+
+    Initialised at the quantiles (j + ½)/k. In 1-D the clusters are contiguous runs of the
+    sorted values split at the midpoints of consecutive centres (a value exactly at a midpoint
+    joins the upper cluster), so each step is one ``searchsorted`` — O(N) memory, not O(N·k).
+    Stops when the split points stop moving (Lloyd's algorithm then is at a fixed point); an
+    emptied cluster keeps its previous centre.
+    """
+    v = np.sort(values)
+    c = np.quantile(v, (np.arange(k) + 0.5) / k)
+    edges = None
+    for _ in range(max_iter):
+        new_edges = np.concatenate([[0], np.searchsorted(v, (c[1:] + c[:-1]) / 2.0), [v.size]])
+        if edges is not None and np.array_equal(new_edges, edges):
             break
-        c = new
+        edges = new_edges
+        c = np.array([v[lo:hi].mean() if hi > lo else c[j]
+                      for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True))])
     return np.sort(c)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_rng, check_scalar
+from ._validate import as_float_array, check_grid, check_rng, check_scalar
 
 
 def round_nearest(x, delta):
@@ -18,8 +18,11 @@ def round_nearest(x, delta):
 
     .. math:: Q_d(w) = \operatorname{sign}(w)\,\Delta\,\lfloor |w|/\Delta + 1/2 \rfloor
 
-    (Li et al. 2017 [1]_, §2). Written with ``floor(|w|/Δ + ½)`` rather than ``np.round``
-    because numpy rounds ties to even, which would make the rounding error depend on parity.
+    (Li et al. 2017 [1]_, §2). ``np.round`` is not used because numpy rounds ties to even.
+    Nor is ``floor(a + ½)`` evaluated literally: in floating point ``a + ½`` can round up
+    (a = 0.49999999999999994 gives 1, and odd a ≥ 2^52 gain a step). Instead
+    ``r = floor(a)`` and the fraction ``a − r`` (exact in IEEE arithmetic) decide:
+    ``r + [a − r ≥ ½]``, which is exactly Q_d of the computed ``a = |w|/Δ``.
 
     Parameters
     ----------
@@ -41,7 +44,9 @@ def round_nearest(x, delta):
     arr = as_float_array(x)
     delta = check_scalar(delta, "delta", low=0.0)
     w = arr.astype(np.float64)
-    q = np.sign(w) * delta * np.floor(np.abs(w) / delta + 0.5)
+    a = np.abs(w / check_grid(w, delta))
+    r = np.floor(a)
+    q = np.sign(w) * delta * (r + (a - r >= 0.5))
     return q.astype(arr.dtype, copy=False)
 
 
@@ -72,8 +77,8 @@ def stochastic_round(x, delta, rng):
     arr = as_float_array(x)
     delta = check_scalar(delta, "delta", low=0.0)
     rng = check_rng(rng)
-    scaled = arr.astype(np.float64) / delta
-    low = np.floor(scaled)
+    scaled = arr.astype(np.float64) / check_grid(arr, delta)
+    low = np.floor(scaled)  # scaled − low is exact, so P(up) is the exact fractional part
     u = rng.random(arr.shape)
     q = delta * (low + (u < scaled - low))
     return q.astype(arr.dtype, copy=False)
