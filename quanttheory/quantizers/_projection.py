@@ -18,7 +18,8 @@ def project(x: np.ndarray, alpha: float, levels: np.ndarray, signed: bool) -> np
     midpoints are searched with ``side="right"``. This is our documented rule; the official
     APoT code keeps an unsorted level list and breaks exact ties inconsistently.
     """
-    d = x.astype(np.float64) / alpha
+    with np.errstate(over="ignore"):  # x/α = ±inf for a subnormal α clips to ±1: correct
+        d = x.astype(np.float64) / alpha
     lo = -1.0 if signed else 0.0
     d = np.clip(d, lo, 1.0)
     mag = np.abs(d)

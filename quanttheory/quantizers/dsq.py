@@ -34,6 +34,9 @@ def _check(lower, upper, bits, alpha):
     if not np.isfinite(upper - lower):
         raise ValueError(f"upper - lower overflows float64; got lower={lower!r}, upper={upper!r}")
     bits = check_bits(bits, BITS)
+    if (upper - lower) / (2**bits - 1) == 0.0:
+        raise ValueError(f"the step (upper - lower)/(2**bits - 1) underflows to 0; got "
+                         f"lower={lower!r}, upper={upper!r}, bits={bits}")
     # α ∉ (0, 2) makes 2/α − 1 ≤ 0, so K = log(2/α − 1) is undefined.
     alpha = check_scalar(alpha, "alpha", low=0.0, high=2.0)
     return lower, upper, bits, alpha

@@ -2,7 +2,16 @@
 
 Same signatures and validation as the reference functions in :mod:`quanttheory.quantizers`;
 use these in inner loops over large arrays. ``stochastic_round`` and the reference draw the same
-uniforms from the same Generator, so under the same Generator state they agree bit for bit.
+uniforms from the same Generator, so under the same Generator state they agree bit for bit
+(numba's ``rng.random()`` inside ``@njit`` draws numpy's ``rng.random(n)`` stream element by
+element and advances the caller's Generator; ``tests/quantizers/test_numerics.py`` checks it).
+
+Other ``@njit`` code calls the kernels in :mod:`quanttheory.quantizers._kernels` directly:
+``round_nearest_scalar(w, delta)``, ``stochastic_round_scalar(w, delta, u)`` (u ∈ [0, 1) drawn
+by the caller), and the flat-array loops ``round_nearest_flat(x, delta, out)``,
+``stochastic_round_flat(x, delta, rng, out)``, ``project_flat(x, alpha, levels, signed, out)``,
+``dsq_hard_flat(x, lower, upper, n, out)``. They do no validation: the caller guarantees finite
+input and that x/Δ does not overflow.
 
 Examples
 --------

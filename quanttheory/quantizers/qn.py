@@ -73,7 +73,11 @@ def qn(x, *, levels, biases, alpha, beta, temperature, soft=True):
     y : ndarray, shape (...), float64
     """
     arr, s, o, alpha, _, temperature, u = _check(x, levels, biases, alpha, beta, temperature)
-    a = expit(temperature * u) if soft else (u >= 0).astype(np.float64)
+    if soft:
+        with np.errstate(over="ignore"):  # T·u = ±inf saturates expit to exactly 0 or 1
+            a = expit(temperature * u)
+    else:
+        a = (u >= 0).astype(np.float64)
     return alpha * (a @ s - o)
 
 
@@ -95,7 +99,8 @@ def qn_partials(x, *, levels, biases, alpha, beta, temperature):
         ``"x"``, ``"alpha"``, ``"beta"`` of shape x.shape; ``"biases"`` of shape x.shape + (n,).
     """
     arr, s, o, alpha, beta, temperature, u = _check(x, levels, biases, alpha, beta, temperature)
-    z = temperature * u
+    with np.errstate(over="ignore"):  # ±inf gives σ(1 − σ) = 0 exactly, no NaN
+        z = temperature * u
     dsig = expit(z) * expit(-z)
     weighted = dsig @ s
     y = alpha * (expit(z) @ s - o)

@@ -200,3 +200,14 @@ def test_qn_init_kmeans_recovers_well_separated_clusters(rng):
     y = Q.qn(x, levels=[-2, -1, 0, 1, 2], biases=biases, alpha=1.0, beta=beta, temperature=1,
              soft=False)
     np.testing.assert_array_equal(y, np.repeat(centres, 400))
+
+
+def test_extreme_scales_saturate_cleanly_without_warnings():
+    qn = dict(levels=[-1, 0, 1], biases=[-0.05, 0.05], alpha=1.0, beta=1.0, temperature=1e300)
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(Q.qn([10.0, -3.0, 0.0], **qn), [1.0, -1.0, 0.0])
+        np.testing.assert_array_equal(Q.qn_partials([10.0, -3.0], **qn)["x"], [0.0, 0.0])
+        np.testing.assert_array_equal(Q.uniform([1.0, -2.0], alpha=1e-320, bits=3, signed=True),
+                                      [1e-320, -1e-320])
+    with pytest.raises(ValueError, match="underflows"):
+        Q.dsq([0.0], lower=0.0, upper=5e-324, bits=16, alpha=0.2)
