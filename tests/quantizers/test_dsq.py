@@ -122,3 +122,15 @@ def test_alpha_out_of_range_raises(alpha):
 def test_lower_must_be_below_upper(lower, upper):
     with pytest.raises(ValueError, match="lower < upper"):
         Q.dsq_partials([0.1], lower=lower, upper=upper, bits=2, alpha=0.2)
+
+
+@given(moderate_arrays(), st.floats(0.1, 10), st.integers(1, 4), dsq_alphas)
+def test_symmetric_range_gives_odd_maps(x, u, bits, alpha):
+    kw = dict(lower=-u, upper=u, bits=bits, alpha=alpha)
+    np.testing.assert_allclose(Q.dsq(-x, soft=True, **kw), -Q.dsq(x, soft=True, **kw),
+                               atol=1e-12 * u)
+    # the hard map is odd except exactly at centres, where ties go up (not away from zero)
+    n = 2**bits - 1
+    t = (np.clip(x, -u, u) + u) / (2 * u / n)
+    away = np.abs(t - np.floor(t) - 0.5) > 1e-9
+    np.testing.assert_allclose(Q.dsq(-x, **kw)[away], -Q.dsq(x, **kw)[away], atol=1e-12 * u)

@@ -94,3 +94,12 @@ def test_temperature_schedule_and_bad_inputs():
         Q.qn([0.0], levels=[-1, 0, 1], biases=[0.0], alpha=1, beta=1, temperature=1)
     with pytest.raises(ValueError, match="non-zero"):
         Q.qn_init(np.zeros(4), [-1, 0, 1])
+
+
+@given(st.sampled_from(LEVEL_SETS), st.floats(0.1, 1e4), st.integers(0, 1000))
+def test_soft_map_monotone_and_inside_the_level_range(levels, T, seed):
+    x, (b, a, beta) = _params(levels, seed)
+    xs = np.sort(x)
+    y = Q.qn(xs, levels=levels, biases=b, alpha=a, beta=beta, temperature=T)
+    assert np.all(np.diff(y) >= 0)
+    assert np.all((y >= a * levels[0]) & (y <= a * levels[-1]))
