@@ -77,7 +77,7 @@ def entry_markdown(entry: Entry, base: Path) -> str:
     lines += ["", _verdicts(entry.claims)]
     if data:
         lines += ["", "Data: " + ", ".join(data)]
-    lines += ["", f"{entry.n_points} grid points, {entry.compute_seconds:.1f} s of compute.", ""]
+    lines += ["", f"{entry.n_points} grid points, {entry.compute_seconds:.3g} s of compute.", ""]
     return "\n".join(lines)
 
 
