@@ -1,0 +1,152 @@
+"""numba fast path of :func:`quanttheory.optim.run`: the whole loop in one compiled function.
+
+It mirrors the numpy reference (``rules.py``, ``run.py``, the problems' ``grad``) operation by
+operation: the same arithmetic in the same order (sums left to right, as the reference's
+``seq_sum``; no ``fastmath``, so no reassociation or FMA contraction), and the same draws from
+the same Generator in the same order (element by element in C order, which numba's Generator
+methods produce identically to numpy's array draws). Hence bit-identical results, which the
+tests check for every rule on several problems. The one exception is ``np.exp`` (SIMD in numpy,
+libm here, ≤ 1 ulp apart), used only by LogisticRegression.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..problems.convex import LEAST_SQUARES, LOGISTIC, MULTIWELL, QUADRATIC
+from ..quantizers._kernels import round_nearest_scalar, stochastic_round_scalar
+
+KINDS = {"sgd": 0, "r": 1, "sr": 2, "bc": 3}
+
+
+@njit(cache=True)
+def _quantize(x, delta, binary, stochastic, rng):
+    if binary:
+        if stochastic:
+            p = min(max((x + 1.0) / 2.0, 0.0), 1.0)  # hard sigmoid, as np.clip
+            return 1.0 if rng.random() < p else -1.0
+        return 1.0 if x >= 0 else -1.0
+    if stochastic:
+        return stochastic_round_scalar(x, delta, rng.random())
+    return round_nearest_scalar(x, delta)
+
+
+@njit(cache=True)
+def _finite_sum_grad(kind, M, v, l2, w, idx, g):
+    """LeastSquares (kind 1) / LogisticRegression (kind 2) minibatch gradient over rows idx."""
+    chains, d = w.shape
+    nb = idx.shape[1]
+    r = np.empty(nb)
+    for c in range(chains):
+        for k in range(nb):
+            i = idx[c, k]
+            acc = M[i, 0] * w[c, 0]
+            for j in range(1, d):
+                acc += M[i, j] * w[c, j]
+            if kind == LEAST_SQUARES:
+                r[k] = acc - v[i]
+            else:
+                z = acc * v[i]
+                e = math.exp(-abs(z))
+                s = e / (1.0 + e) if z >= 0 else 1.0 / (1.0 + e)
+                r[k] = (-v[i]) * s
+        for j in range(d):
+            acc = M[idx[c, 0], j] * r[0]
+            for k in range(1, nb):
+                acc += M[idx[c, k], j] * r[k]
+            g[c, j] = acc / nb
+            if kind == LOGISTIC:
+                g[c, j] = g[c, j] + l2 * w[c, j]
+
+
+@njit(cache=True)
+def _grad(kind, M, v, s, w, rng, batch, g):
+    """Fill g with the stochastic gradient at w, drawing exactly what the numpy problem draws."""
+    chains, d = w.shape
+    if kind == QUADRATIC or kind == MULTIWELL:
+        for c in range(chains):
+            for i in range(d):
+                if kind == QUADRATIC:
+                    acc = M[i, 0] * (w[c, 0] - v[0])
+                    for j in range(1, d):
+                        acc += M[i, j] * (w[c, j] - v[j])
+                    g[c, i] = acc
+                else:
+                    g[c, i] = (2.0 * s[1]) * w[c, i] + s[2] * math.sin((2.0 * s[2]) * w[c, i])
+        if batch > 0:
+            scale = s[0] / math.sqrt(batch)
+            for c in range(chains):
+                for i in range(d):
+                    g[c, i] = g[c, i] + scale * rng.standard_normal()
+        return
+    n = M.shape[0]
+    if batch > 0:
+        idx = np.empty((chains, batch), dtype=np.int64)
+        for c in range(chains):
+            for k in range(batch):
+                idx[c, k] = rng.integers(0, n)
+    else:
+        idx = np.empty((chains, n), dtype=np.int64)
+        for c in range(chains):
+            for k in range(n):
+                idx[c, k] = k
+    _finite_sum_grad(kind, M, v, s[0], w, idx, g)
+
+
+@njit(cache=True)
+def _loop(kind, M, v, s, rule, delta, binary, sq, clip, adam, b1, b2, eps, alphas, w, batch, every, rng):
+    chains, d = w.shape
+    steps = alphas.size
+    q, g = np.empty_like(w), np.empty_like(w)
+    mu, nu = np.zeros_like(w), np.zeros_like(w)
+    w_sum, d_sum, g_sq = np.zeros_like(w), np.zeros_like(w), np.zeros(chains)
+    rec_w = np.empty((steps // every, chains, d))
+    rec_d = np.empty((steps // every, chains, d))
+    for t in range(steps):
+        for c in range(chains):  # 1. query
+            for j in range(d):
+                q[c, j] = _quantize(w[c, j], delta, binary, sq, rng) if rule == 3 else w[c, j]
+        _grad(kind, M, v, s, q, rng, batch, g)  # 2. gradient
+        c1, c2 = 1.0 - b1 ** float(t + 1), 1.0 - b2 ** float(t + 1)
+        for c in range(chains):
+            acc = g[c, 0] * g[c, 0]
+            for j in range(1, d):
+                acc += g[c, j] * g[c, j]
+            g_sq[c] += acc
+            for j in range(d):  # 3. update
+                if adam:
+                    mu[c, j] = b1 * mu[c, j] + (1.0 - b1) * g[c, j]
+                    nu[c, j] = b2 * nu[c, j] + (1.0 - b2) * (g[c, j] * g[c, j])
+                    step = alphas[t] * (mu[c, j] / c1) / (math.sqrt(nu[c, j] / c2) + eps)
+                else:
+                    step = alphas[t] * g[c, j]
+                u = w[c, j] - step
+                if rule == 1 or rule == 2:
+                    u = _quantize(u, delta, binary, rule == 2, rng)
+                elif rule == 3 and clip > 0:
+                    u = min(max(u, -clip), clip)
+                w[c, j] = u
+        for c in range(chains):
+            for j in range(d):
+                dep = _quantize(w[c, j], delta, binary, False, rng) if rule == 3 else w[c, j]
+                w_sum[c, j] += w[c, j]
+                d_sum[c, j] += dep
+                if (t + 1) % every == 0:
+                    rec_w[(t + 1) // every - 1, c, j] = w[c, j]
+                    rec_d[(t + 1) // every - 1, c, j] = dep
+    return w, w_sum, d_sum, g_sq, rec_w, rec_d
+
+
+def run_numba(rule, problem, w, steps, rng, batch, record_every):
+    """Same inputs and outputs as ``run._run_numpy`` (``w`` is overwritten in place)."""
+    kind, M, v, s = problem._numba_spec()
+    alphas = np.ascontiguousarray(rule.schedule(np.arange(steps)), dtype=np.float64)
+    b1, b2, eps = rule.adam if rule.adam is not None else (0.0, 0.0, 1.0)
+    out = _loop(kind, np.ascontiguousarray(M), np.ascontiguousarray(v), np.ascontiguousarray(s, dtype=np.float64),
+                KINDS[rule.kind], float(rule.delta or 1.0), rule.binary, rule.stochastic_query,
+                float(rule.clip or 0.0), rule.adam is not None, b1, b2, eps, alphas,
+                np.ascontiguousarray(w), -1 if batch is None else batch, record_every, rng)
+    return (*out, rule)
