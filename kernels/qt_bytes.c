@@ -1,0 +1,114 @@
+/* Byte-code GEMMs, NEON: the DSQ-style narrow-accumulation kernel and the codebook (TBL)
+ * kernel.  Both compute 1 x 4 outputs per pass over 16-byte chunks of K; the K % 16 tail is
+ * added exactly in scalar int32 by the kernel and its twin alike.
+ *
+ * Narrow accumulation (DSQ, Gong et al. ICCV 2019, §3.4 / Fig. 4): products of b-bit codes
+ * are multiply-accumulated in int8 lanes (MLA, lane = 8) or int16 lanes (SMLAL, lane = 16)
+ * for `flush` chunks, then widened into int32 lanes (SADDLP + SADALP, or SADALP).  Narrow
+ * lanes wrap modulo 2^lane, so the result is exact iff flush * max|product| fits the lane;
+ * the interval is chosen and enforced by the Python binding, and the tests run it at the
+ * limit (exact) and at the limit + 1 with worst-case codes (wraps, as the model predicts).
+ *
+ * Codebook (APoT, Li et al. ICLR 2020 Eq. 5; QN, Yang et al. CVPR 2019 Eq. 1): 4-bit indices
+ * decoded with TBL (vqtbl1q_s8) into int8 levels on a common integer grid, then SMULL into
+ * int16 (|product| <= 128^2 fits) and SADALP into int32.
+ */
+#include "qt_kernels.h"
+
+#define QT_INLINE static inline __attribute__((always_inline))
+
+QT_INLINE int32_t tail_dot(const int8_t *a, const int8_t *w, int64_t k0, int64_t K) {
+    int32_t s = 0;
+    for (int64_t k = k0; k < K; k++) s += (int32_t)a[k] * (int32_t)w[k];
+    return s;
+}
+
+QT_INLINE void narrow_tile(const int8_t *a, const int8_t *w, int64_t K, int64_t lane,
+                           int64_t flush, int nr, int32x4_t acc32[4]) {
+    const int64_t chunks = K / 16;
+    for (int64_t c0 = 0; c0 < chunks; c0 += flush) {
+        const int64_t c1 = c0 + flush < chunks ? c0 + flush : chunks;
+        if (lane == 8) {
+            int8x16_t acc8[4];
+            for (int j = 0; j < nr; j++) acc8[j] = vdupq_n_s8(0);
+            for (int64_t c = c0; c < c1; c++) {
+                const int8x16_t va = vld1q_s8(a + 16 * c);
+                for (int j = 0; j < nr; j++)
+                    acc8[j] = vmlaq_s8(acc8[j], va, vld1q_s8(w + j * K + 16 * c));
+            }
+            for (int j = 0; j < nr; j++) acc32[j] = vpadalq_s16(acc32[j], vpaddlq_s8(acc8[j]));
+        } else {
+            int16x8_t lo[4], hi[4];
+            for (int j = 0; j < nr; j++) lo[j] = hi[j] = vdupq_n_s16(0);
+            for (int64_t c = c0; c < c1; c++) {
+                const int8x16_t va = vld1q_s8(a + 16 * c);
+                for (int j = 0; j < nr; j++) {
+                    const int8x16_t vw = vld1q_s8(w + j * K + 16 * c);
+                    lo[j] = vmlal_s8(lo[j], vget_low_s8(va), vget_low_s8(vw));
+                    hi[j] = vmlal_high_s8(hi[j], va, vw);
+                }
+            }
+            for (int j = 0; j < nr; j++)
+                acc32[j] = vpadalq_s16(vpadalq_s16(acc32[j], lo[j]), hi[j]);
+        }
+    }
+}
+
+void qt_narrow_gemm(const int8_t *a, const int8_t *w, int64_t M, int64_t N, int64_t K,
+                    int64_t lane, int64_t flush, int32_t *out) {
+    if (flush < 1) return; /* unreachable after validation; never loop forever */
+    for (int64_t m = 0; m < M; m++) {
+        for (int64_t n = 0; n < N; n += 4) {
+            const int nr = N - n >= 4 ? 4 : (int)(N - n);
+            int32x4_t acc32[4];
+            for (int j = 0; j < nr; j++) acc32[j] = vdupq_n_s32(0);
+            if (nr == 4)
+                narrow_tile(a + m * K, w + n * K, K, lane, flush, 4, acc32);
+            else
+                narrow_tile(a + m * K, w + n * K, K, lane, flush, nr, acc32);
+            for (int j = 0; j < nr; j++)
+                out[m * N + n + j] = vaddvq_s32(acc32[j]) +
+                                     tail_dot(a + m * K, w + (n + j) * K, K - K % 16, K);
+        }
+    }
+}
+
+QT_INLINE void codebook_tile(const uint8_t *a, const uint8_t *w, int8x16_t ta, int8x16_t tw,
+                             int64_t K, int nr, int32x4_t acc32[4]) {
+    for (int64_t c = 0; c < K / 16; c++) {
+        const int8x16_t va = vqtbl1q_s8(ta, vld1q_u8(a + 16 * c));
+        for (int j = 0; j < nr; j++) {
+            const int8x16_t vw = vqtbl1q_s8(tw, vld1q_u8(w + j * K + 16 * c));
+            acc32[j] = vpadalq_s16(acc32[j], vmull_s8(vget_low_s8(va), vget_low_s8(vw)));
+            acc32[j] = vpadalq_s16(acc32[j], vmull_high_s8(va, vw));
+        }
+    }
+}
+
+QT_INLINE int32_t codebook_tail(const uint8_t *a, const uint8_t *w, const int8_t *ta,
+                                const int8_t *tw, int64_t k0, int64_t K) {
+    int32_t s = 0;
+    for (int64_t k = k0; k < K; k++)
+        s += (int32_t)(a[k] < 16 ? ta[a[k]] : 0) * (int32_t)(w[k] < 16 ? tw[w[k]] : 0);
+    return s;
+}
+
+void qt_codebook_gemm(const uint8_t *a, const uint8_t *w, const int8_t *ta, const int8_t *tw,
+                      int64_t M, int64_t N, int64_t K, int32_t *out) {
+    const int8x16_t vta = vld1q_s8(ta), vtw = vld1q_s8(tw);
+    for (int64_t m = 0; m < M; m++) {
+        for (int64_t n = 0; n < N; n += 4) {
+            const int nr = N - n >= 4 ? 4 : (int)(N - n);
+            int32x4_t acc32[4];
+            for (int j = 0; j < nr; j++) acc32[j] = vdupq_n_s32(0);
+            if (nr == 4)
+                codebook_tile(a + m * K, w + n * K, vta, vtw, K, 4, acc32);
+            else
+                codebook_tile(a + m * K, w + n * K, vta, vtw, K, nr, acc32);
+            for (int j = 0; j < nr; j++)
+                out[m * N + n + j] = vaddvq_s32(acc32[j]) +
+                                     codebook_tail(a + m * K, w + (n + j) * K, ta, tw,
+                                                   K - K % 16, K);
+        }
+    }
+}
