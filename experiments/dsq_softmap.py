@@ -91,7 +91,7 @@ def _plot_clip(ax, results: list[tuple[dict, dict]]) -> None:
     ax.set_ylim(1e-4, 2.0)
     ax.set(yscale="log", xlabel="clipping bound u = −l (units of the weight std σ)",
            ylabel="mean squared error (units of σ²)", title="(b) hard-map error on N(0, 1) weights")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3, which="both")
 
 
