@@ -1,1 +1,37 @@
-"""quanttheory.theory"""
+"""Closed-form bounds of Li et al. (2017) §3 and the exact SR Markov chain of §4.
+
+See :mod:`quanttheory.theory.bounds` and :mod:`quanttheory.theory.markov` for the derivations.
+"""
+
+from . import bounds, markov
+from .bounds import (
+    bc_convex_bound,
+    bc_floor,
+    bc_strong_floor,
+    bc_strongly_convex_bound,
+    estimate_D,
+    estimate_G,
+    lemma1_bound,
+    sr_constant_step_bound,
+    sr_convex_bound,
+    sr_floor,
+    sr_strongly_convex_bound,
+)
+from .markov import (
+    alpha_threshold,
+    gibbs,
+    sr_temperature,
+    stationary_birth_death,
+    stationary_distribution,
+    total_variation,
+    transition_matrix_1d,
+    transition_matrix_2d,
+)
+
+__all__ = [
+    "alpha_threshold", "bc_convex_bound", "bc_floor", "bc_strong_floor", "bc_strongly_convex_bound",
+    "bounds", "estimate_D", "estimate_G", "gibbs", "lemma1_bound", "markov", "sr_constant_step_bound",
+    "sr_convex_bound", "sr_floor", "sr_strongly_convex_bound", "sr_temperature",
+    "stationary_birth_death", "stationary_distribution", "total_variation", "transition_matrix_1d",
+    "transition_matrix_2d",
+]
