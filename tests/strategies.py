@@ -47,4 +47,15 @@ def moderate_arrays(max_side: int = 16):
 
 # --------------------------------------------------------------------------- optim / problems
 
+grid_deltas = st.sampled_from([2.0**-k for k in range(0, 6)])  # exact binary spacings
+hessian_diags = hnp.arrays(np.float64, st.integers(1, 4), elements=st.floats(0.1, 10.0))
+
+
+@st.composite
+def grid_points(draw, dim: int, delta: float, chains: int = 3):
+    """(chains, dim) points exactly on the grid Δ·Z, |w| <= 20Δ."""
+    ints = draw(hnp.arrays(np.int64, (chains, dim), elements=st.integers(-20, 20)))
+    return ints * delta
+
+
 # --------------------------------------------------------------------------- kernels / packing

@@ -18,6 +18,7 @@ from numba import njit
 
 from ..problems.convex import LEAST_SQUARES, LOGISTIC, MULTIWELL, QUADRATIC
 from ..quantizers._kernels import round_nearest_scalar, stochastic_round_scalar
+from .rules import MAX_GRID_INDEX
 
 KINDS = {"sgd": 0, "r": 1, "sr": 2, "bc": 3}
 
@@ -124,6 +125,10 @@ def _loop(kind, M, v, s, rule, delta, binary, sq, clip, adam, b1, b2, eps, alpha
                 else:
                     step = alphas[t] * g[c, j]
                 u = w[c, j] - step
+                if rule != 0 and not abs(u / delta) < MAX_GRID_INDEX or not math.isfinite(u):
+                    # diverged (the same test as Rule._quantize): poison the sum, run() raises
+                    w_sum[0, 0] = math.nan
+                    return w, w_sum, d_sum, g_sq, rec_w, rec_d
                 if rule == 1 or rule == 2:
                     u = _quantize(u, delta, binary, rule == 2, rng)
                 elif rule == 3 and clip > 0:

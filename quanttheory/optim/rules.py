@@ -42,6 +42,8 @@ import numpy as np
 from .. import quantizers as Q
 from .schedules import Schedule, as_schedule
 
+MAX_GRID_INDEX = 2.0**62  # beyond this |w|/Δ the run has diverged (see Rule._quantize)
+
 
 class RuleState(NamedTuple):
     count: int  # t, number of updates done so far
@@ -109,6 +111,12 @@ class Rule:
     def _quantize(self, x, stochastic, rng):
         if stochastic and rng is None:
             raise TypeError(f"rule {self.name!r} rounds stochastically: pass rng=np.random.Generator")
+        with np.errstate(over="ignore", invalid="ignore"):
+            # |w|/Δ ≥ 2^62 (or inf/NaN) means the run diverged: the grid index no longer fits the
+            # int64 that numba's floor returns, so say so rather than round garbage
+            if not np.all(np.abs(x / self.delta) < MAX_GRID_INDEX):
+                raise FloatingPointError(f"the iterates diverged (|w|/delta >= 2^62 with delta={self.delta}); "
+                                         "lower the learning rate")
         if self.binary:
             return Q.stochastic_binarize(x, rng) if stochastic else Q.binarize(x)
         return Q.stochastic_round(x, self.delta, rng) if stochastic else Q.round_nearest(x, self.delta)

@@ -114,6 +114,9 @@ def run(rule: Rule, problem, w0, *, steps, rng, batch_size=1, record_every=None,
     return _summarise(problem, steps, record_every, *out)
 
 
+_DIVERGED = "the iterates diverged (non-finite values) at step {}; lower the learning rate"
+
+
 def _positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name}={value!r} is invalid; valid: an integer >= 1")
@@ -128,8 +131,11 @@ def _run_numpy(rule, problem, w, steps, rng, batch, record_every):
     for t in range(steps):
         q = rule.query(w, state, rng)
         g = problem.grad(q, rng, batch)
-        g_sq += seq_sum(g * g, axis=1)
-        w, state = rule.update(g, state, w, rng)
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+            g_sq += seq_sum(g * g, axis=1)
+            w, state = rule.update(g, state, w, rng)
+        if not np.all(np.isfinite(w)):
+            raise FloatingPointError(_DIVERGED.format(t + 1))
         dep = rule.deploy(w, state)
         w_sum += w
         d_sum += dep
@@ -141,7 +147,7 @@ def _run_numpy(rule, problem, w, steps, rng, batch, record_every):
 
 def _summarise(problem, steps, record_every, w, w_sum, d_sum, g_sq, rec_w, rec_d, rule):
     if not (np.all(np.isfinite(w_sum)) and np.all(np.isfinite(g_sq))):
-        raise FloatingPointError("the iterates diverged (non-finite values); lower the learning rate")
+        raise FloatingPointError(_DIVERGED.format("some"))
     average, deployed_average = w_sum / steps, d_sum / steps
     loss_avg = problem.loss(average)
     gap = None if problem.minimum is None else loss_avg - problem.minimum
