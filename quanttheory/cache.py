@@ -170,7 +170,8 @@ class Cache:
         npz.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(provenance, indent=2, sort_keys=True).encode()
         _atomic_write(prov, lambda f: f.write(text))
-        _atomic_write(npz, lambda f: np.savez(f, **arrays))
+        # (mypy cannot tell **arrays from savez's keyword arguments; the names are result keys.)
+        _atomic_write(npz, lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
 
 
 def _as_arrays(name: str, result: Any) -> dict[str, np.ndarray]:

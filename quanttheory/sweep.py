@@ -19,7 +19,7 @@ import os
 import pkgutil
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -162,7 +162,18 @@ def _dask(tasks: Sequence[tuple], *, scheduler: str | None, **_: Any) -> Iterato
             client.cancel(futures)
 
 
-_RUNNERS = {"serial": _serial, "processes": _processes, "dask": _dask}
+_Runner = Callable[..., Iterator[tuple[int, tuple[dict[str, Any], float]]]]
+_RUNNERS: dict[str, _Runner] = {"serial": _serial, "processes": _processes, "dask": _dask}
+
+
+def _load_cached(cache: Cache, name: str, keys: list[str]) -> dict[int, tuple[dict[str, Any], float]]:
+    """``{grid index: (result, recorded wall seconds)}`` of the points already in the cache."""
+    done = {}
+    for i, key in enumerate(keys):
+        hit = cache.load(name, key)
+        if hit is not None:
+            done[i] = (hit[0], float(hit[1].get("wall_seconds", 0.0)))
+    return done
 
 
 def run_sweep(
@@ -200,16 +211,14 @@ def run_sweep(
         raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    if executor == "dask" and not scheduler:
+        raise ValueError("executor='dask' needs a scheduler address, e.g. 'tcp://10.0.0.1:8786'")
     point_seed(experiment.NAME, {}, seed)  # validates seed before any work
     cache = cache or Cache(default_root())
     points = list(experiment.grid(quick))
     version = code_version(experiment)
     keys = [cache.key(experiment.NAME, p, seed, version) for p in points]
-    done: dict[int, tuple[dict, float]] = {}
-    for i, key in enumerate(keys):
-        hit = cache.load(experiment.NAME, key)
-        if hit is not None:
-            done[i] = (hit[0], float(hit[1].get("wall_seconds", 0.0)))
+    done = _load_cached(cache, experiment.NAME, keys)
     n_cached = len(done)
     todo = [i for i in range(len(points)) if i not in done]
     tasks = [(experiment.__name__, points[i], seed) for i in todo]
@@ -219,7 +228,8 @@ def run_sweep(
     bar = tqdm(total=len(points), initial=n_cached, desc=experiment.NAME, unit="pt", file=sys.stderr,
                disable=not (progress and sys.stderr.isatty()))
     with bar:
-        for j, (result, wall) in _RUNNERS[executor](tasks, jobs=jobs, scheduler=scheduler):
+        # No runner at all when everything is cached (no pool to start, no cluster to reach).
+        for j, (result, wall) in _RUNNERS[executor](tasks, jobs=jobs, scheduler=scheduler) if tasks else ():
             i = todo[j]
             prov = {"experiment": experiment.NAME, "module": experiment.__name__, "point": points[i],
                     "seed": seed, "code_version": version, "wall_seconds": wall, **env}
@@ -227,7 +237,8 @@ def run_sweep(
             # Re-read what was written, so a fresh result and a cached one are the same objects
             # (0-d arrays become Python scalars either way).
             loaded = cache.load(experiment.NAME, keys[i])
-            assert loaded is not None
+            if loaded is None:  # only if something deleted the file under our feet
+                raise RuntimeError(f"cache entry {keys[i]} of {experiment.NAME} vanished after writing")
             done[i] = (loaded[0], wall)
             bar.update(1)
     results = [(points[i], done[i][0]) for i in range(len(points))]
