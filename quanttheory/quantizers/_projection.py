@@ -50,6 +50,9 @@ def partials(x: np.ndarray, alpha: float, q: np.ndarray, signed: bool) -> dict[s
     else:
         inside = (xf >= 0.0) & (xf <= alpha)
         outside_grad = (xf > alpha).astype(np.float64)
-    d_alpha = np.where(inside, qf / alpha - xf / alpha, outside_grad)
+    # np.where evaluates both branches: outside the range x/α may overflow for a subnormal α,
+    # but those entries are discarded (inside, |x/α| <= 1), so the warning is spurious
+    with np.errstate(over="ignore"):
+        d_alpha = np.where(inside, qf / alpha - xf / alpha, outside_grad)
     d_x = inside.astype(np.float64)
     return {"x": d_x, "alpha": d_alpha}

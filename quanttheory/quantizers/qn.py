@@ -105,10 +105,12 @@ def qn_partials(x, *, levels, biases, alpha, beta, temperature):
     weighted = dsig @ s
     y = alpha * (expit(z) @ s - o)
     return {
-        "x": alpha * beta * temperature * weighted,
+        # T·σ(1 − σ) first: it is 0 where σ saturates, so a product αβT that overflows
+        # cannot meet that 0 and give inf·0 = NaN
+        "x": alpha * beta * (temperature * weighted),
         "alpha": y / alpha,
-        "beta": alpha * temperature * arr.astype(np.float64) * weighted,
-        "biases": -alpha * temperature * s * dsig,
+        "beta": alpha * (temperature * weighted) * arr.astype(np.float64),
+        "biases": -alpha * s * (temperature * dsig),
     }
 
 
