@@ -13,6 +13,8 @@ import json
 import sys
 import time
 import traceback
+from concurrent.futures import Executor
+from contextlib import ExitStack
 from pathlib import Path
 from types import ModuleType
 
@@ -20,7 +22,7 @@ from . import __version__
 from .cache import Cache, default_root, environment
 from .claims import Claim, to_json, to_markdown
 from .gallery import Entry, gallery_markdown, replace_between, summary
-from .sweep import Sweep, discover, get_experiment, run_sweep
+from .sweep import Sweep, discover, get_experiment, process_pool, run_sweep
 
 BENCHES = ("optim", "kernels")
 
@@ -60,16 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _sweep(module: ModuleType, args: argparse.Namespace) -> Sweep:
+def _executor(args: argparse.Namespace) -> str:
     if args.scheduler:
-        executor = "dask"
-    elif args.jobs == 1:
-        executor = "serial"
-    else:
-        executor = "processes"
-    return run_sweep(module, quick=args.quick, seed=args.seed, executor=executor, jobs=args.jobs,
+        return "dask"
+    return "serial" if args.jobs == 1 else "processes"
+
+
+def _sweep(module: ModuleType, args: argparse.Namespace, pool: Executor | None) -> Sweep:
+    return run_sweep(module, quick=args.quick, seed=args.seed, executor=_executor(args), jobs=args.jobs,
                      scheduler=args.scheduler, cache=Cache(args.cache or default_root()),
-                     progress=not args.quiet)
+                     progress=not args.quiet, pool=pool)
 
 
 def _outdir(args: argparse.Namespace) -> Path:
@@ -83,9 +85,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_one(module: ModuleType, args: argparse.Namespace, outdir: Path | None) -> Entry:
+def _run_one(module: ModuleType, args: argparse.Namespace, outdir: Path | None,
+             pool: Executor | None) -> Entry:
     start = time.perf_counter()
-    sweep = _sweep(module, args)
+    sweep = _sweep(module, args, pool)
     figures = list(module.plot(sweep.results, _mkdir(outdir / module.NAME))) if outdir else []
     claims = list(module.claims(sweep.results)) if hasattr(module, "claims") else []
     if not args.quiet:
@@ -101,15 +104,20 @@ def _mkdir(path: Path) -> Path:
 
 
 def _run_many(modules: list[ModuleType], args: argparse.Namespace, outdir: Path | None) -> list[Entry]:
-    """Run each module; a failure is reported and recorded, and the others still run."""
+    """Run each module; a failure is reported and recorded, and the others still run.
+
+    One process pool serves every module (starting spawn workers costs seconds each time).
+    """
     entries = []
-    for module in modules:
-        try:
-            entries.append(_run_one(module, args, outdir))
-        except Exception as err:  # noqa: BLE001 - report, keep going, exit nonzero at the end
-            traceback.print_exc()
-            print(f"error: experiment {module.NAME} failed: {err!r}", file=sys.stderr)
-            entries.append(Entry(module.NAME, module.PAPER, summary(module), error=repr(err)))
+    with ExitStack() as stack:
+        pool = stack.enter_context(process_pool(args.jobs)) if _executor(args) == "processes" else None
+        for module in modules:
+            try:
+                entries.append(_run_one(module, args, outdir, pool))
+            except Exception as err:  # noqa: BLE001 - report, keep going, exit nonzero at the end
+                traceback.print_exc()
+                print(f"error: experiment {module.NAME} failed: {err!r}", file=sys.stderr)
+                entries.append(Entry(module.NAME, module.PAPER, summary(module), error=repr(err)))
     return entries
 
 

@@ -20,7 +20,7 @@ import pkgutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -129,17 +129,29 @@ def _serial(tasks: Sequence[tuple], **_: Any) -> Iterator[tuple[int, tuple[dict,
         yield i, compute_point(*task)
 
 
-def _processes(tasks: Sequence[tuple], *, jobs: int | None, **_: Any) -> Iterator:
-    # "spawn": a fresh interpreter per worker (no forked numba/dask threads); workers import
-    # the experiment by module name, which is why compute_point takes a name.
+def process_pool(jobs: int | None = None) -> ProcessPoolExecutor:
+    """A spawn-context process pool, to share between several :func:`run_sweep` calls.
+
+    "spawn": a fresh interpreter per worker (no forked numba/Dask threads); workers import the
+    experiment by module name, which is why :func:`compute_point` takes a name.
+    """
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1, mp_context=ctx)
+    return ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1, mp_context=ctx)
+
+
+def _processes(tasks: Sequence[tuple], *, jobs: int | None, pool: Executor | None = None,
+               **_: Any) -> Iterator:
+    own = pool is None
+    executor = process_pool(jobs) if pool is None else pool
+    futures = {executor.submit(compute_point, *t): i for i, t in enumerate(tasks)}
     try:
-        futures = {pool.submit(compute_point, *t): i for i, t in enumerate(tasks)}
         for fut in as_completed(futures):
             yield futures[fut], fut.result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for fut in futures:  # after an error or interrupt, drop what has not started
+            fut.cancel()
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _dask(tasks: Sequence[tuple], *, scheduler: str | None, **_: Any) -> Iterator:
@@ -179,7 +191,7 @@ def _load_cached(cache: Cache, name: str, keys: list[str]) -> dict[int, tuple[di
 def run_sweep(
     experiment: ModuleType, *, quick: bool = False, seed: int = 0, executor: str = "serial",
     jobs: int | None = None, scheduler: str | None = None, cache: Cache | None = None,
-    progress: bool = True,
+    progress: bool = True, pool: Executor | None = None,
 ) -> Sweep:
     """Run every point of ``experiment.grid(quick)`` not already cached, and return them all.
 
@@ -200,6 +212,9 @@ def run_sweep(
         Defaults to :func:`quanttheory.cache.default_root`.
     progress : bool
         Show a tqdm bar on stderr (only when stderr is a terminal).
+    pool : concurrent.futures.Executor, optional
+        For ``"processes"``: an existing pool (e.g. :func:`process_pool`) to reuse across
+        sweeps instead of starting one per sweep; it is left running.
 
     Returns
     -------
@@ -229,7 +244,8 @@ def run_sweep(
                disable=not (progress and sys.stderr.isatty()))
     with bar:
         # No runner at all when everything is cached (no pool to start, no cluster to reach).
-        for j, (result, wall) in _RUNNERS[executor](tasks, jobs=jobs, scheduler=scheduler) if tasks else ():
+        finished = _RUNNERS[executor](tasks, jobs=jobs, scheduler=scheduler, pool=pool) if tasks else ()
+        for j, (result, wall) in finished:
             i = todo[j]
             prov = {"experiment": experiment.NAME, "module": experiment.__name__, "point": points[i],
                     "seed": seed, "code_version": version, "wall_seconds": wall, **env}

@@ -154,6 +154,11 @@ def test_executors_are_bit_identical(toy, tmp_path, monkeypatch):
     procs = sweep.run_sweep(toy, seed=11, executor="processes", jobs=2, cache=Cache(tmp_path / "p"),
                             progress=False)
     _same(serial, procs)
+    with sweep.process_pool(2) as pool:  # one pool shared by two sweeps, as the CLI does
+        shared = [sweep.run_sweep(toy, seed=11, executor="processes", pool=pool, progress=False,
+                                  cache=Cache(tmp_path / f"shared{k}")) for k in range(2)]
+    for run in shared:
+        _same(serial, run)
     monkeypatch.setenv("PYTHONPATH", sys.path[0])  # the toy module's directory, for the workers
     with distributed.LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
