@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished points are cached; the same command resumes", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
