@@ -5,5 +5,6 @@
 """
 
 from .data import Dataset, teacher_student
+from .mlp import METHODS, History, train_binary
 
-__all__ = ["Dataset", "teacher_student"]
+__all__ = ["METHODS", "Dataset", "History", "teacher_student", "train_binary"]
