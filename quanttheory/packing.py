@@ -71,7 +71,8 @@ def pack_signs(x) -> np.ndarray:
     bad = (arr != 1) & (arr != -1)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"x must contain only -1 and +1; got x[{idx}]={arr[idx]!r}")
+        where = ", ".join(map(str, idx))
+        raise ValueError(f"x must contain only -1 and +1; got x[{where}]={arr[idx].item()!r}")
     return _pack_bits(arr < 0)
 
 
@@ -124,3 +125,36 @@ def unpack_bitplanes(planes, k: int) -> np.ndarray:
     for i in range(p.shape[0]):
         out |= np.unpackbits(p[i], axis=1, count=k, bitorder="little").astype(np.int64) << i
     return out
+
+
+def level_indices(q, levels) -> np.ndarray:
+    """Index of each quantized value in a sorted level set: the integer code of ``q``.
+
+    Parameters
+    ----------
+    q : array_like of float, shape (...)
+        Output of a quantizer whose level set is ``levels`` (e.g. ``alpha * apot_levels(...)``).
+    levels : array_like of float, shape (L,)
+        Sorted, strictly increasing.
+
+    Returns
+    -------
+    idx : ndarray of int64, shape (...)
+        ``levels[idx]`` equals ``q`` to within 4 ulp of the largest level (the quantizers and
+        the level formulas may round the same value differently by an ulp); anything farther
+        from every level raises ``ValueError``.
+    """
+    lv = np.asarray(levels, dtype=np.float64)
+    x = np.asarray(q, dtype=np.float64)
+    if lv.ndim != 1 or lv.size < 1 or np.any(np.diff(lv) <= 0) or not np.all(np.isfinite(lv)):
+        raise ValueError(f"levels must be 1-D, finite and strictly increasing; got {levels!r}")
+    if x.size == 0:
+        return np.zeros(x.shape, dtype=np.int64)
+    mids = (lv[1:] + lv[:-1]) / 2.0
+    idx = np.searchsorted(mids, x)
+    err = np.abs(lv[idx] - x)
+    tol = 4 * np.spacing(np.abs(lv).max())
+    if np.any(err > tol) or not np.all(np.isfinite(x)):
+        bad = np.unravel_index(np.argmax(np.where(np.isfinite(err), err, np.inf)), x.shape)
+        raise ValueError(f"q{list(bad)}={x[bad]!r} is not one of the levels {lv.tolist()}")
+    return idx.astype(np.int64)

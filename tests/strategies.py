@@ -59,3 +59,21 @@ def grid_points(draw, dim: int, delta: float, chains: int = 3):
 
 
 # --------------------------------------------------------------------------- kernels / packing
+
+packing_k = st.integers(1, 300)  # crosses the 8-bit byte and 128-bit row boundaries
+
+
+@st.composite
+def sign_matrices(draw, max_rows: int = 5):
+    """(rows, K) int8 matrices of ±1."""
+    shape = (draw(st.integers(1, max_rows)), draw(packing_k))
+    bits = draw(hnp.arrays(np.bool_, shape))
+    return np.where(bits, -1, 1).astype(np.int8)
+
+
+@st.composite
+def code_matrices(draw, max_rows: int = 5):
+    """(bits, (rows, K) int64 codes in [0, 2**bits)), bits in 1..8."""
+    bits = draw(st.integers(1, 8))
+    shape = (draw(st.integers(1, max_rows)), draw(packing_k))
+    return bits, draw(hnp.arrays(np.int64, shape, elements=st.integers(0, 2**bits - 1)))
