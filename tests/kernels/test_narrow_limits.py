@@ -1,0 +1,59 @@
+"""The DSQ-style narrow accumulation: the flush table, and tightness of every limit.
+
+At ``flush = limit`` worst-case codes are exact (cases.py, run by test_equivalence and
+test_qemu); at ``limit + 1`` the Python binding refuses, and forcing it through the raw C
+symbol really overflows the narrow lanes (the scalar twin, which models wrapped lanes,
+predicts the same wrong value) — so the limits are neither loose nor unsafe.
+"""
+
+import numpy as np
+import pytest
+
+from quanttheory import kernels as qk
+
+# DSQ (Gong et al. ICCV 2019) Table/§3.4 style: symmetric ±(2^(b-1)-1) and full signed codes
+SPEC_TABLE = {
+    (True, 8): (127, 14, 2), (True, 16): (32767, 3640, 668),
+    (False, 8): (31, 7, 1), (False, 16): (8191, 2047, 511),
+}
+CONFIGS = [(b, s, lane) for b in (2, 3, 4) for s in (False, True) for lane in (8, 16)]
+
+
+@pytest.mark.parametrize(("symmetric", "lane"), SPEC_TABLE)
+def test_flush_table(symmetric, lane):
+    got = tuple(qk.narrow_flush_limit(b, symmetric=symmetric, lane=lane) for b in (2, 3, 4))
+    assert got == SPEC_TABLE[symmetric, lane]
+
+
+def _worst(bits, symmetric, chunks):
+    half = 2 ** (bits - 1)
+    lo = -(half - 1) if symmetric else -half
+    return np.full((1, 16 * chunks), lo, dtype=np.int8), lo * lo
+
+
+def _raw(a, lane, flush, scalar):
+    out = np.zeros((1, 1), dtype=np.int32)
+    qk._fn("narrow_gemm", scalar)(a.ctypes.data, a.ctypes.data, 1, 1, a.shape[1], lane, flush, out.ctypes.data)
+    return int(out[0, 0])
+
+
+@pytest.mark.parametrize(("bits", "symmetric", "lane"), CONFIGS)
+def test_limit_exact_and_limit_plus_one_overflows(bits, symmetric, lane):
+    limit = qk.narrow_flush_limit(bits, symmetric=symmetric, lane=lane)
+    a, pmax = _worst(bits, symmetric, limit + 1)
+    exact = a.shape[1] * pmax
+    # the binding's default flush (= limit) handles limit + 1 chunks exactly by flushing twice
+    assert qk.narrow_gemm(a, a, bits=bits, symmetric=symmetric, lane=lane)[0, 0] == exact
+    assert qk.narrow_gemm(a, a, bits=bits, symmetric=symmetric, lane=lane, flush=limit)[0, 0] == exact
+    with pytest.raises(ValueError, match=rf"flush must be an integer in 1..{limit}"):
+        qk.narrow_gemm(a, a, bits=bits, symmetric=symmetric, lane=lane, flush=limit + 1)
+    simd, twin = _raw(a, lane, limit + 1, False), _raw(a, lane, limit + 1, True)
+    assert simd == twin != exact  # one more MAC per lane wraps it
+
+
+def test_smaller_flush_is_exact(rng):
+    a = rng.integers(-8, 8, (3, 1000)).astype(np.int8)
+    w = rng.integers(-8, 8, (5, 1000)).astype(np.int8)
+    expected = a.astype(np.int64) @ w.T.astype(np.int64)
+    for flush in (1, 2, 100, 511):
+        assert np.array_equal(qk.narrow_gemm(a, w, bits=4, symmetric=False, lane=16, flush=flush), expected)
