@@ -155,3 +155,27 @@ def run_numba(rule, problem, w, steps, rng, batch, record_every):
                 float(rule.clip or 0.0), rule.adam is not None, b1, b2, eps, alphas,
                 np.ascontiguousarray(w), -1 if batch is None else batch, record_every, rng)
     return (*out, rule)
+
+
+@njit(cache=True)
+def sr_step(w, g, alpha, delta, rng, out):
+    """One SR update on flat arrays: out = Q_s(w − α g), one uniform per element in order.
+
+    Bit-identical to ``optim.sr(alpha, delta).update(g, state, w, rng)`` (the benchmark's
+    numpy reference) under the same Generator state.
+    """
+    for i in range(w.size):
+        # the arithmetic of quantizers._kernels.stochastic_round_scalar, inlined with np.floor,
+        # which stays float64 (math.floor returns int64 in numba: a conversion per element)
+        scaled = (w[i] - alpha * g[i]) / delta
+        low = np.floor(scaled)
+        out[i] = delta * (low + (1.0 if rng.random() < scaled - low else 0.0))
+
+
+@njit(cache=True)
+def bc_step(w_r, g, alpha, delta, clip, out_w, out_q):
+    """One BC update on flat arrays: w_r ← clip(w_r − α g), and the next query Q_d(w_r)."""
+    for i in range(w_r.size):
+        u = min(max(w_r[i] - alpha * g[i], -clip), clip)
+        out_w[i] = u
+        out_q[i] = round_nearest_scalar(u, delta)

@@ -1,0 +1,103 @@
+"""``quanttheory bench optim``: throughput of one SR step and one BC step, numba vs numpy.
+
+What is timed, on n float64 parameters (flat arrays, gradient given):
+
+* SR step   ``w ← Q_s(w − α g)`` — numpy reference ``optim.sr(α, Δ).update`` (validation,
+  ``rng.random(n)``, vectorised rounding) vs the fused numba loop ``_numba.sr_step`` (one
+  uniform per element from the same Generator; outputs bit-identical, checked in the run);
+* BC step   ``w_r ← clip(w_r − α g, −1, 1)`` and the next query ``Q_d(w_r)`` — numpy reference
+  ``optim.bc(α, Δ, "deterministic", clip=1).update`` + ``.query`` vs ``_numba.bc_step``;
+* triad     the memory-bound baseline ``a = b + s·c`` in numpy, in place:
+  ``np.multiply(c, s, out=tmp); np.add(b, tmp, out=a)`` (two passes over the arrays);
+* uniforms  ``rng.random(out=tmp)``: drawing n uniforms alone (PCG64), the ceiling of any SR step
+  that must reproduce the numpy stream (one 64-bit draw per element, sequential).
+
+Each timing is the minimum of ``repeats`` runs after one warm-up run (JIT compilation is
+excluded). Results are elements per second and the ratios numba/numpy and numba/triad.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from ..optim import _numba, bc, sr
+
+
+def _best(fn, repeats):
+    fn()  # warm-up: JIT compilation, page faults of fresh outputs
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run(n=10**7, repeats=5, *, alpha=0.01, delta=0.1, seed=0) -> dict:
+    """Time the SR step, the BC step and the triad; return elements/s and ratios.
+
+    Returns
+    -------
+    dict
+        ``{"n", "repeats", "elements_per_s": {name: float}, "ratios": {name: float},
+        "sr_bit_identical": bool}``.
+    """
+    rng = np.random.default_rng(seed)
+    w, g = rng.standard_normal(n), rng.standard_normal(n)
+    out, q, tmp = np.empty(n), np.empty(n), np.empty(n)
+    sr_rule = sr(alpha, delta)
+    bc_rule = bc(alpha, delta, "deterministic", clip=1.0)
+    sr_state, bc_state = sr_rule.init(w), bc_rule.init(w)
+    ref = sr_rule.update(g, sr_state, w, np.random.default_rng(1))[0]
+    _numba.sr_step(w, g, alpha, delta, np.random.default_rng(1), out)
+    identical = bool(np.array_equal(ref, out))
+    del ref
+
+    def bc_numpy():
+        w_r, _ = bc_rule.update(g, bc_state, w)
+        bc_rule.query(w_r, bc_state)
+
+    times = {
+        "sr_numpy": _best(lambda: sr_rule.update(g, sr_state, w, rng), repeats),
+        "sr_numba": _best(lambda: _numba.sr_step(w, g, alpha, delta, rng, out), repeats),
+        "bc_numpy": _best(bc_numpy, repeats),
+        "bc_numba": _best(lambda: _numba.bc_step(w, g, alpha, delta, 1.0, out, q), repeats),
+        "triad_numpy": _best(lambda: (np.multiply(g, alpha, out=tmp), np.add(w, tmp, out=q)), repeats),
+        "uniforms_numpy": _best(lambda: rng.random(out=tmp), repeats),
+    }
+    eps = {k: n / t for k, t in times.items()}
+    ratios = {
+        "sr numba/numpy": eps["sr_numba"] / eps["sr_numpy"],
+        "sr numba/triad": eps["sr_numba"] / eps["triad_numpy"],
+        "bc numba/numpy": eps["bc_numba"] / eps["bc_numpy"],
+        "bc numba/triad": eps["bc_numba"] / eps["triad_numpy"],
+        "sr numba/uniforms": eps["sr_numba"] / eps["uniforms_numpy"],
+    }
+    return {"n": n, "repeats": repeats, "elements_per_s": eps, "ratios": ratios, "sr_bit_identical": identical}
+
+
+def main(argv=None) -> int:
+    """Command-line entry: ``quanttheory bench optim [--n N] [--repeats K] [--json]``."""
+    parser = argparse.ArgumentParser(prog="quanttheory bench optim", description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10**7, help="number of float64 parameters (default 1e7)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per case; the minimum is kept")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    if args.n < 1 or args.repeats < 1:
+        parser.error(f"--n={args.n} and --repeats={args.repeats} must be >= 1")
+    res = run(args.n, args.repeats)
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    print(f"optimizer step throughput, n = {res['n']:.0e} float64, min of {res['repeats']} runs")
+    print(f"{'case':<14}{'Melem/s':>10}")
+    for name, v in res["elements_per_s"].items():
+        print(f"{name:<14}{v / 1e6:>10.1f}")
+    for name, v in res["ratios"].items():
+        print(f"{name:<16}{v:>8.2f}x")
+    print(f"SR numba bit-identical to the numpy reference: {res['sr_bit_identical']}")
+    return 0
