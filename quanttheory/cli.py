@@ -81,7 +81,8 @@ def _outdir(args: argparse.Namespace) -> Path:
 def cmd_list(args: argparse.Namespace) -> int:
     for name, module in discover().items():
         claims = ", ".join(module.CLAIMS) or "-"
-        print(f"{name:24s} {module.PAPER}\n{'':24s} claims: {claims}\n{'':24s} {summary(module)}")
+        first_sentence = summary(module).split(". ")[0].rstrip(".")
+        print(f"{name:24s} {module.PAPER}\n{'':24s} claims: {claims}\n{'':24s} {first_sentence}.")
     return 0
 
 
