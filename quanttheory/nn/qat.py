@@ -8,7 +8,7 @@ miniature: a float network is trained first, then fine-tuned with the quantizers
 (Adam on weights and quantizer parameters together; QN's temperature T = rate × epoch).
 
 Data are generated locally by a random teacher network (no downloads):
-:func:`teacher_student`.
+:func:`quanttheory.nn.data.teacher_student` with a Gaussian teacher.
 
 References
 ----------
@@ -26,44 +26,10 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import log_softmax, softmax
 
+from . import data as nn_data
 from . import layers
 
 SITES = ("w1", "a1", "w2", "a2")
-
-
-class Dataset(NamedTuple):
-    """Train/test split: x of shape (n, dim) float64, y of shape (n,) int64 class labels."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-
-def teacher_student(rng, *, n_train=2000, n_test=2000, dim=16, n_classes=4, teacher_hidden=32):
-    """Teacher–student classification data: x ~ N(0, I), y = argmax of a random tanh teacher.
-
-    The teacher is ``tanh(x W_a) W_b`` with N(0, 1/fan_in) weights, so the classes have
-    curved boundaries a linear model cannot fit but the student MLP can (labels are noiseless).
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-    n_train, n_test, dim, n_classes, teacher_hidden : int
-
-    Returns
-    -------
-    Dataset
-    """
-    for name, v in (("n_train", n_train), ("n_test", n_test), ("dim", dim),
-                    ("n_classes", n_classes), ("teacher_hidden", teacher_hidden)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < (2 if name == "n_classes" else 1):
-            raise ValueError(f"{name} must be a positive integer (n_classes >= 2); got {v!r}")
-    w_a = rng.standard_normal((dim, teacher_hidden)) / np.sqrt(dim)
-    w_b = rng.standard_normal((teacher_hidden, n_classes)) / np.sqrt(teacher_hidden)
-    x = rng.standard_normal((n_train + n_test, dim))
-    y = np.argmax(np.tanh(x @ w_a) @ w_b, axis=1)
-    return Dataset(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
 
 
 def init_mlp(rng, dim, hidden, n_classes):
@@ -218,12 +184,12 @@ def error_rate(net, params, x, y, *, mode="eval", temperature=1.0):
 
 
 def _snapshot(net, params, data, temperature):
-    row = {"test_error": error_rate(net, params, data.x_test, data.y_test, temperature=temperature),
-           "train_error": error_rate(net, params, data.x_train, data.y_train, temperature=temperature)}
     hard, _ = forward(net, params, data.x_test, mode="eval", temperature=temperature)
     soft, _ = forward(net, params, data.x_test, mode="soft", temperature=temperature)
-    # relative to the logits' own size, so the gap is comparable across methods and epochs
-    row["soft_hard_gap"] = float(np.mean(np.abs(soft - hard)) / max(np.mean(np.abs(hard)), 1e-12))
+    row = {"test_error": float(np.mean(np.argmax(hard, axis=1) != data.y_test)),
+           "soft_test_error": float(np.mean(np.argmax(soft, axis=1) != data.y_test)),
+           # relative to the logits' own size, so the gap is comparable across methods and epochs
+           "soft_hard_gap": float(np.mean(np.abs(soft - hard)) / max(np.mean(np.abs(hard)), 1e-12))}
     return row | {k: float(v) for k, v in params.items() if "." in k}
 
 
@@ -239,10 +205,10 @@ def fit(net, params, data, rng, *, epochs, batch_size=100, learning_rate=1e-3, q
     params : dict
     history : dict of str to ndarray
         ``train_loss``, ``temperature`` of shape (epochs,) (the loss is the epoch mean of the
-        training-map minibatch losses); ``test_error``, ``train_error`` (deployed map),
-        ``soft_hard_gap`` (mean |soft − deployed logits| / mean |deployed logits| on the test
-        set) and every ``"<site>.<name>"`` quantizer parameter of shape (epochs + 1,), entry 0
-        before training (evaluated at the first epoch's temperature).
+        training-map minibatch losses); ``test_error`` (deployed map), ``soft_test_error``
+        (the soft map: DSQ, QN), ``soft_hard_gap`` (mean |soft − deployed logits| /
+        mean |deployed logits| on the test set) and every ``"<site>.<name>"`` quantizer
+        parameter, of shape (epochs + 1,), entry 0 before training (evaluated at the first epoch's temperature).
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer; got {epochs!r}")
@@ -278,6 +244,7 @@ class Setup:
     n_test: int = 2000
     dim: int = 16
     n_classes: int = 4
+    teacher_hidden: int = 32
     hidden: tuple[int, int] = (64, 64)
     float_epochs: int = 20
     qat_epochs: int = 20
@@ -295,8 +262,9 @@ def run(method, bits, seed, setup=Setup()):
     are paired. ``method="float"`` fine-tunes in float (the baseline with the same budget).
     """
     data_ss, init_ss, order_ss = np.random.SeedSequence(seed).spawn(3)
-    data = teacher_student(np.random.default_rng(data_ss), n_train=setup.n_train,
-                           n_test=setup.n_test, dim=setup.dim, n_classes=setup.n_classes)
+    data = nn_data.teacher_student(setup.n_train, setup.n_test, dim=setup.dim, hidden=setup.teacher_hidden,
+                                   n_classes=setup.n_classes, binary_teacher=False,
+                                   rng=np.random.default_rng(data_ss))
     params = init_mlp(np.random.default_rng(init_ss), setup.dim, setup.hidden, setup.n_classes)
     order = np.random.default_rng(order_ss)
     kw = {"batch_size": setup.batch_size, "learning_rate": setup.learning_rate, "qn_rate": setup.qn_rate}
