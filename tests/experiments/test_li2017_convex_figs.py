@@ -1,0 +1,39 @@
+"""End-to-end quick runs of the Li et al. 2017 convex experiments (quadratic, floor) and their claims."""
+
+import numpy as np
+import pytest
+from quanttheory.experiments import li2017_quadratic
+
+
+def computed(module, seed=0):
+    return [(p, module.compute(p, np.random.default_rng([seed, i]))) for i, p in enumerate(module.grid(True))]
+
+
+def check_outputs(module, results, tmp_path):
+    paths = module.plot(results, tmp_path)
+    assert any(p.suffix == ".png" and p.stat().st_size > 10_000 for p in paths)
+    assert any(p.suffix in (".npz", ".csv") for p in paths)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_quadratic_quick_end_to_end(tmp_path, seed):
+    results = computed(li2017_quadratic, seed)
+    check_outputs(li2017_quadratic, results, tmp_path)
+    claims = li2017_quadratic.claims(results)
+    assert [c.id for c in claims] == ["li2017-4", "li2017-5"] and all(c.holds for c in claims)
+
+
+def test_quadratic_claims_fail_when_bc_stalls_or_converges():
+    results = computed(li2017_quadratic)
+    res = {p["method"]: r for p, r in results}
+    bc_s, bc_d = res["bc_s"]["gap"].copy(), res["bc_d"]["gap"].copy()
+    res["bc_s"]["gap"][:] = bc_d  # fabricated: BC(Q_s) stalling
+    res["bc_d"]["gap"][:] = bc_s  # fabricated: BC(Q_d) converging
+    assert not any(c.holds for c in li2017_quadratic.claims(results))
+
+
+def test_slope_with_se_recovers_known_slope(rng):
+    T = np.array([1e3, 1e4, 1e5])
+    gaps = (T[:, None] ** -0.5) * rng.uniform(0.9, 1.1, (3, 64))
+    slope, se = li2017_quadratic.slope_with_se(T, gaps)
+    assert abs(slope + 0.5) < 4 * se + 1e-3
