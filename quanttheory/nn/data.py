@@ -72,7 +72,8 @@ def teacher_student(n_train=10_000, n_test=2_000, *, dim=64, hidden=32, n_classe
     """
     n_train, n_test = _count(n_train, "n_train", 1), _count(n_test, "n_test", 1)
     dim, hidden, k = _count(dim, "dim", 1), _count(hidden, "hidden", 1), _count(n_classes, "n_classes", 2)
-    if not (isinstance(label_noise, numbers.Real) and 0 <= label_noise <= 1):
+    real = isinstance(label_noise, numbers.Real) and not isinstance(label_noise, bool)
+    if not (real and 0 <= float(label_noise) <= 1):
         raise ValueError(f"label_noise={label_noise!r} is out of range; valid: [0, 1]")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator; got {rng!r}")

@@ -46,7 +46,7 @@ MAX_GRID_INDEX = 2.0**62  # beyond this |w|/Δ the run has diverged (see Rule._q
 
 
 class RuleState(NamedTuple):
-    count: int  # t, number of updates done so far
+    count: int  # type: ignore[assignment]  # t, updates done so far (Optax's name; shadows tuple.count)
     mu: np.ndarray | None  # Adam first moment, (chains, d); None without Adam
     nu: np.ndarray | None  # Adam second moment, (chains, d)
 
@@ -87,6 +87,7 @@ class Rule:
             step = alpha * grads
         else:
             b1, b2, eps = self.adam
+            assert mu is not None and nu is not None, "state from init() of an Adam rule"
             t = float(state.count + 1)
             mu = b1 * mu + (1.0 - b1) * grads
             nu = b2 * nu + (1.0 - b2) * (grads * grads)
