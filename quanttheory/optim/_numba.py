@@ -145,10 +145,24 @@ def _loop(kind, M, v, s, rule, delta, binary, sq, clip, adam, b1, b2, eps, alpha
     return w, w_sum, d_sum, g_sq, rec_w, rec_d
 
 
+def _alphas(schedule, steps):
+    """α_0 … α_{T−1}: vectorised when the schedule supports it and agrees with its scalar calls
+    (what the numpy reference uses), else one scalar call per step."""
+    probe = sorted({0, 1, steps // 2, steps - 1} & set(range(steps)))
+    scalar = [float(schedule(t)) for t in probe]
+    try:
+        alphas = np.ascontiguousarray(np.broadcast_to(schedule(np.arange(steps)), (steps,)), dtype=np.float64)
+        if [float(alphas[t]) for t in probe] == scalar:
+            return alphas
+    except (TypeError, ValueError):  # a schedule written for Python scalars only
+        pass
+    return np.array([float(schedule(t)) for t in range(steps)])
+
+
 def run_numba(rule, problem, w, steps, rng, batch, record_every):
     """Same inputs and outputs as ``run._run_numpy`` (``w`` is overwritten in place)."""
     kind, M, v, s = problem._numba_spec()
-    alphas = np.ascontiguousarray(rule.schedule(np.arange(steps)), dtype=np.float64)
+    alphas = _alphas(rule.schedule, steps)
     b1, b2, eps = rule.adam if rule.adam is not None else (0.0, 0.0, 1.0)
     out = _loop(kind, np.ascontiguousarray(M), np.ascontiguousarray(v), np.ascontiguousarray(s, dtype=np.float64),
                 KINDS[rule.kind], float(rule.delta or 1.0), rule.binary, rule.stochastic_query,

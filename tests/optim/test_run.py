@@ -104,3 +104,14 @@ def test_sr_divergence_is_an_error_too(backend):
     with pytest.raises(FloatingPointError, match="diverged"):
         optim.run(optim.sr(3.0, 0.1), p, np.ones((1, 1)), steps=2000, rng=np.random.default_rng(0),
                   batch_size=None, backend=backend)
+
+
+def test_scalar_only_schedules_work_on_both_backends():
+    def piecewise(t):  # a plain Python schedule (not vectorisable: `if` on an array raises)
+        return 0.2 if t < 10 else 0.02
+
+    p = P.Quadratic([1.0], [0.3], 1.0)
+    a = optim.run(optim.sr(piecewise, 0.1), p, np.zeros((2, 1)), steps=30, rng=np.random.default_rng(0))
+    b = optim.run(optim.sr(piecewise, 0.1), p, np.zeros((2, 1)), steps=30, rng=np.random.default_rng(0),
+                  backend="numba")
+    np.testing.assert_array_equal(a.average, b.average)
