@@ -12,6 +12,7 @@ finished point, and a sweep interrupted at any moment resumes from the points it
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -75,19 +76,34 @@ def _hash_files(h: Any, files: Iterable[Path], base: Path) -> None:
         h.update(b"\0")
 
 
-def code_version(module: ModuleType) -> str:
-    """The code version of an experiment: package version + hash of every source it may call.
-
-    Hashes the experiment module's own source, every ``quanttheory/**/*.py`` and every file in
-    ``kernels/`` (when the source tree has one). Hashing everything is deliberately coarse:
-    an unrelated edit recomputes a little too much, but a relevant one can never be missed.
-    """
+@functools.cache
+def _package_hash() -> str:
+    # Once per process: the package sources as they were when this process started sweeping,
+    # which is the code it runs (edits made afterwards are not imported by this process).
     h = hashlib.sha256()
-    src = Path(module.__file__ or "")
-    h.update(src.name.encode() + b"\0" + src.read_bytes() + b"\0")
     _hash_files(h, _PACKAGE_DIR.rglob("*.py"), _PACKAGE_DIR)
     if _KERNELS_DIR.is_dir():
         _hash_files(h, (f for f in _KERNELS_DIR.iterdir() if f.is_file()), _KERNELS_DIR)
+    # Private helpers shared by experiment modules (experiments/_*.py) count as package code.
+    from quanttheory import experiments
+
+    exp_dir = Path(experiments.__file__).resolve().parent
+    _hash_files(h, exp_dir.glob("_*.py"), exp_dir)
+    return h.hexdigest()
+
+
+def code_version(module: ModuleType) -> str:
+    """The code version of an experiment: package version + hash of every source it may call.
+
+    Hashes the experiment module's own source (read at each call), and, once per process,
+    every ``quanttheory/**/*.py``, every ``experiments/_*.py`` (private helpers of experiment
+    modules) and every file in ``kernels/`` when the source tree has one.
+    Hashing everything is deliberately coarse: an unrelated edit recomputes a little too much,
+    but a relevant one can never be missed.
+    """
+    src = Path(module.__file__ or "")
+    h = hashlib.sha256(_package_hash().encode())
+    h.update(src.name.encode() + b"\0" + src.read_bytes())
     return f"{quanttheory.__version__}+{h.hexdigest()[:16]}"
 
 
