@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import json
 import math
 import os
@@ -85,9 +86,8 @@ def _package_hash() -> str:
     if _KERNELS_DIR.is_dir():
         _hash_files(h, (f for f in _KERNELS_DIR.iterdir() if f.is_file()), _KERNELS_DIR)
     # Private helpers shared by experiment modules (experiments/_*.py) count as package code.
-    from quanttheory import experiments
-
-    exp_dir = Path(experiments.__file__).resolve().parent
+    experiments = importlib.import_module("quanttheory.experiments")  # installed from experiments/
+    exp_dir = Path(experiments.__file__ or "").resolve().parent
     _hash_files(h, exp_dir.glob("_*.py"), exp_dir)
     return h.hexdigest()
 
