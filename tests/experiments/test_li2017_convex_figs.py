@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from quanttheory.experiments import li2017_quadratic
+from quanttheory.experiments import li2017_floor, li2017_quadratic
 
 
 def computed(module, seed=0):
@@ -37,3 +37,34 @@ def test_slope_with_se_recovers_known_slope(rng):
     gaps = (T[:, None] ** -0.5) * rng.uniform(0.9, 1.1, (3, 64))
     slope, se = li2017_quadratic.slope_with_se(T, gaps)
     assert abs(slope + 0.5) < 4 * se + 1e-3
+
+
+@pytest.fixture(scope="module")
+def floor_results():
+    return {seed: computed(li2017_floor, seed) for seed in (0, 1)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_floor_quick_end_to_end(tmp_path, floor_results, seed):
+    results = floor_results[seed]
+    check_outputs(li2017_floor, results, tmp_path)
+    claims = li2017_floor.claims(results)
+    assert [c.id for c in claims] == ["li2017-2", "li2017-3", "li2017-10"] and all(c.holds for c in claims)
+
+
+@pytest.mark.slow
+def test_floor_claims_fail_on_fabricated_results(floor_results):
+    results = [(p, dict(r)) for p, r in floor_results[0]]
+    for p, r in results:
+        if p["method"] == "sr":
+            # fabricated: a floor quadratic in Δ, doubled at α/10, and rising with the batch
+            r["floor"] = r["floor"] * (p["delta"] / 0.2) * (2.0 if p["alpha"] < li2017_floor.ALPHA else 1.0)
+            r["floor"] = r["floor"] * p["batch"]
+    assert not any(c.holds for c in li2017_floor.claims(results))
+
+
+def test_exact_floor_matches_equipartition_at_small_delta():
+    # T_SR = σΔ/√(2π) per coordinate ⇒ E F ≈ d T_SR / 2 when σ ≫ λΔ
+    pred = li2017_floor.D * 4.0 * 0.05 / (2 * np.sqrt(2 * np.pi))
+    assert li2017_floor.exact_sr_floor(0.05, li2017_floor.ALPHA, 4.0) == pytest.approx(pred, rel=0.03)
