@@ -108,7 +108,8 @@ def train_binary(method, data, *, epochs=20, batch_size=100, lr_schedule=None, h
     data : Dataset
         From :func:`quanttheory.nn.teacher_student`.
     epochs, batch_size : int
-        ``big_sr_adam`` uses ``batch_size * big_batch``.
+        ``big_sr_adam`` uses ``batch_size * big_batch``, so at equal ``epochs`` it takes
+        ``big_batch`` times fewer steps; pass ``epochs * big_batch`` to compare at equal steps.
     lr_schedule : callable, optional
         Epoch index → first-layer Adam step size (an :mod:`quanttheory.optim.schedules` object
         works; it is evaluated at the epoch, not the step). Default: 0.01, ×0.1 at 2/3 of the run.
