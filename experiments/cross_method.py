@@ -47,7 +47,7 @@ PUBLISHED = {
 
 def _sizes(quick: bool) -> dict:
     if quick:
-        return {"n_train": 600, "float_epochs": 4, "qat_epochs": 3}
+        return {"n_train": 400, "float_epochs": 3, "qat_epochs": 2}
     return {"n_train": 2000, "float_epochs": 20, "qat_epochs": 15}
 
 

@@ -37,6 +37,8 @@ from quanttheory import quantizers as Q
 
 METHODS = ("float", "uniform", "dsq", "apot", "qn")
 MODES = ("train", "eval", "soft")
+#: Methods whose "soft" map differs from the deployed ("eval") map.
+SOFT_METHODS = ("dsq", "qn")
 
 #: DSQ's α is kept in [ALPHA_MIN, 0.5]: implementations initialise it at 0.2 and clamp it at 0.5
 #: (above that the "soft" map is closer to the identity than to rounding); the floor keeps
@@ -197,6 +199,22 @@ def site_vjp(method, bits, x, p, g, *, signed, temperature=1.0):
     if method == "apot" and signed:
         gx = normalize_vjp(x, gx)
     return gx, grads
+
+
+def step_scales(method, learn):
+    """Per-parameter step-size multipliers: the optimiser runs on p / scale (returns a new dict).
+
+    Adam moves every parameter by about the learning rate per step whatever its size, so a
+    quantizer scale that is small in absolute terms (QN's β of a layer with large activations
+    starts near 0.04) would be driven to 0 within a few steps while one near 20 would barely
+    move. We therefore scale each site parameter's step by its initial size: α and β by their
+    initial values, DSQ's l and u by the initial range u − l; DSQ's α is dimensionless
+    (bounded in (0, 0.5]) and keeps multiplier 1.
+    """
+    if method == "dsq":
+        width = learn["upper"] - learn["lower"]
+        return {"lower": width, "upper": width, "alpha": 1.0}
+    return {k: abs(float(v)) for k, v in learn.items()}
 
 
 def project_site(method, learn):

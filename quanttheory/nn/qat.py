@@ -157,14 +157,29 @@ def adam_init(params):
     return AdamState(zeros, {k: z.copy() for k, z in zeros.items()}, 0)
 
 
-def adam_update(params, grads, state, *, learning_rate, b1=0.9, b2=0.999, eps=1e-8):
-    """One Adam step [4]_ Algorithm 1 (bias-corrected moments): ``(new params, new state)``."""
+def adam_update(params, grads, state, *, learning_rate, b1=0.9, b2=0.999, eps=1e-8, scales=None):
+    """One Adam step [4]_ Algorithm 1 (bias-corrected moments): ``(new params, new state)``.
+
+    ``scales`` (optional, name → float, default 1) multiplies a parameter's step: Adam on
+    p / scale (see :func:`quanttheory.nn.layers.step_scales`).
+    """
+    scales = scales or {}
     count = state.count + 1
     mu = {k: b1 * state.mu[k] + (1 - b1) * grads[k] for k in params}
     nu = {k: b2 * state.nu[k] + (1 - b2) * grads[k] ** 2 for k in params}
     c1, c2 = 1 - b1**count, 1 - b2**count
-    new = {k: params[k] - learning_rate * (mu[k] / c1) / (np.sqrt(nu[k] / c2) + eps) for k in params}
+    new = {k: params[k] - learning_rate * scales.get(k, 1.0) * (mu[k] / c1) / (np.sqrt(nu[k] / c2) + eps)
+           for k in params}
     return new, AdamState(mu, nu, count)
+
+
+def step_scales(net, params):
+    """Adam step multipliers of every quantizer parameter, from its current value (weights: 1)."""
+    out = {}
+    for site in SITES:
+        learn = {n.split(".", 1)[1]: float(v) for n, v in params.items() if n.startswith(site + ".")}
+        out |= {f"{site}.{n}": v for n, v in layers.step_scales(net.method, learn).items()} if learn else {}
+    return out
 
 
 def project(net, params):
@@ -185,7 +200,9 @@ def error_rate(net, params, x, y, *, mode="eval", temperature=1.0):
 
 def _snapshot(net, params, data, temperature):
     hard, _ = forward(net, params, data.x_test, mode="eval", temperature=temperature)
-    soft, _ = forward(net, params, data.x_test, mode="soft", temperature=temperature)
+    # only DSQ and QN have a soft map distinct from the deployed one (saves a test-set pass)
+    soft = forward(net, params, data.x_test, mode="soft", temperature=temperature)[0] \
+        if net.method in layers.SOFT_METHODS else hard
     row = {"test_error": float(np.mean(np.argmax(hard, axis=1) != data.y_test)),
            "soft_test_error": float(np.mean(np.argmax(soft, axis=1) != data.y_test)),
            # relative to the logits' own size, so the gap is comparable across methods and epochs
@@ -198,7 +215,9 @@ def fit(net, params, data, rng, *, epochs, batch_size=100, learning_rate=1e-3, q
 
     Each epoch visits the training set once in an order drawn from ``rng``. QN's temperature
     is T = ``qn_rate`` × epoch (epochs counted from 1, [3]_ §4); other methods ignore it.
-    After every step the quantizer parameters are projected onto their valid sets.
+    Quantizer parameters take steps relative to their initial size
+    (:func:`quanttheory.nn.layers.step_scales`) and are projected onto their valid sets after
+    every step.
 
     Returns
     -------
@@ -216,6 +235,7 @@ def fit(net, params, data, rng, *, epochs, batch_size=100, learning_rate=1e-3, q
     if not 1 <= batch_size <= n:
         raise ValueError(f"batch_size must be in 1..{n} (the training-set size); got {batch_size!r}")
     state = adam_init(params)
+    scales = step_scales(net, params)
     rows = [_snapshot(net, params, data, qn_rate)]
     losses, temps = [], []
     for epoch in range(1, epochs + 1):
@@ -226,7 +246,7 @@ def fit(net, params, data, rng, *, epochs, batch_size=100, learning_rate=1e-3, q
             idx = order[start:start + batch_size]
             loss, grads = loss_and_grads(net, params, data.x_train[idx], data.y_train[idx],
                                          temperature=temperature)
-            params, state = adam_update(params, grads, state, learning_rate=learning_rate)
+            params, state = adam_update(params, grads, state, learning_rate=learning_rate, scales=scales)
             params = project(net, params)
             batch_losses.append(loss)
         losses.append(np.mean(batch_losses))
@@ -249,7 +269,7 @@ class Setup:
     float_epochs: int = 20
     qat_epochs: int = 20
     batch_size: int = 100
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
     qn_rate: float = 5.0
 
 

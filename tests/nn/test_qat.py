@@ -143,6 +143,14 @@ def test_adam_first_step_is_learning_rate_times_sign():
     new, state = qat.adam_update(p, g, qat.adam_init(p), learning_rate=0.1)
     np.testing.assert_allclose(new["w"], p["w"] - 0.1 * np.sign(g["w"]), rtol=1e-4)
     assert state.count == 1
+    scaled, _ = qat.adam_update(p, g, qat.adam_init(p), learning_rate=0.1, scales={"w": 0.5})
+    np.testing.assert_allclose(scaled["w"], p["w"] - 0.05 * np.sign(g["w"]), rtol=1e-4)
+
+
+def test_step_scales_are_relative_to_the_initial_size():
+    assert layers.step_scales("qn", {"alpha": 20.0, "beta": 0.05}) == {"alpha": 20.0, "beta": 0.05}
+    assert layers.step_scales("dsq", {"lower": -1.0, "upper": 3.0, "alpha": 0.2}) == {
+        "lower": 4.0, "upper": 4.0, "alpha": 1.0}
 
 
 def test_bad_arguments_raise():
