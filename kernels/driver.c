@@ -55,7 +55,8 @@ static void run_record(const int64_t h[8], FILE *in, FILE *out) {
 
 /* Plain float32 GEMM in i-k-j order over a K x N right operand: the inner loop is a
  * contiguous AXPY that gcc -O3 auto-vectorises without -ffast-math. */
-static void f32_gemm(const float *a, const float *b, int64_t M, int64_t N, int64_t K, float *c) {
+static void f32_gemm(const float *restrict a, const float *restrict b, int64_t M, int64_t N,
+                     int64_t K, float *restrict c) {
     for (int64_t m = 0; m < M; m++)
         for (int64_t k = 0; k < K; k++) {
             const float s = a[m * K + k];

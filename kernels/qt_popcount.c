@@ -72,38 +72,54 @@ void qt_binary_gemm(const uint8_t *a, const uint8_t *w, int64_t M, int64_t N, in
     }
 }
 
-/* One output of the bit-serial GEMM: ba x bw plane pairs, each with its own u16 lanes, so
- * the weights 2^(i+j) are applied only once per flush, in 64-bit scalars. */
-QT_INLINE uint64_t bs_one(const uint8_t *a, const uint8_t *w, int64_t sa, int64_t sw,
-                          int64_t kb, int ba, int bw) {
+/* 1 x NR outputs of the bit-serial GEMM: ba x bw plane pairs per output, each with its own
+ * u16 lanes, so the weights 2^(i+j) are applied only once per flush, in 64-bit scalars.
+ * Blocking over NR outputs shares the activation-plane loads and the loop overhead. */
+QT_INLINE void bs_tile(const uint8_t *a, const uint8_t *w, int64_t sa, int64_t sw, int64_t kb,
+                       int ba, int bw, int nr, uint64_t total[4]) {
     const int64_t chunks = kb / 16;
-    uint64_t total = 0;
     for (int64_t c0 = 0; c0 < chunks; c0 += QT_POP_FLUSH) {
         const int64_t c1 = c0 + QT_POP_FLUSH < chunks ? c0 + QT_POP_FLUSH : chunks;
-        uint16x8_t acc[4][4];
-        for (int i = 0; i < ba; i++)
-            for (int j = 0; j < bw; j++) acc[i][j] = vdupq_n_u16(0);
+        uint16x8_t acc[4][4][4]; /* [output][i][j] */
+        for (int o = 0; o < nr; o++)
+            for (int i = 0; i < ba; i++)
+                for (int j = 0; j < bw; j++) acc[o][i][j] = vdupq_n_u16(0);
         for (int64_t c = c0; c < c1; c++) {
-            uint8x16_t va[4], vw[4];
+            uint8x16_t va[4];
             for (int i = 0; i < ba; i++) va[i] = vld1q_u8(a + i * sa + 16 * c);
-            for (int j = 0; j < bw; j++) vw[j] = vld1q_u8(w + j * sw + 16 * c);
+            for (int o = 0; o < nr; o++)
+                for (int j = 0; j < bw; j++) {
+                    const uint8x16_t vw = vld1q_u8(w + o * kb + j * sw + 16 * c);
+                    for (int i = 0; i < ba; i++)
+                        acc[o][i][j] = vpadalq_u8(acc[o][i][j], vcntq_u8(vandq_u8(va[i], vw)));
+                }
+        }
+        for (int o = 0; o < nr; o++)
             for (int i = 0; i < ba; i++)
                 for (int j = 0; j < bw; j++)
-                    acc[i][j] = vpadalq_u8(acc[i][j], vcntq_u8(vandq_u8(va[i], vw[j])));
-        }
-        for (int i = 0; i < ba; i++)
-            for (int j = 0; j < bw; j++) total += (uint64_t)vaddlvq_u16(acc[i][j]) << (i + j);
+                    total[o] += (uint64_t)vaddlvq_u16(acc[o][i][j]) << (i + j);
     }
-    return total;
 }
 
-/* Specialise on (ba, bw) so the plane loops unroll and the accumulators stay in registers. */
+QT_INLINE void bs_store(const uint8_t *a, const uint8_t *w, int64_t M, int64_t N, int64_t kb,
+                        int ba, int bw, int nr, int32_t *out) {
+    uint64_t total[4] = {0};
+    bs_tile(a, w, M * kb, N * kb, kb, ba, bw, nr, total);
+    for (int o = 0; o < nr; o++) out[o] = (int32_t)total[o];
+}
+
+/* Specialise on (ba, bw) so the plane loops unroll and the accumulators stay in registers;
+ * 1 x 4 blocking while the 4 * ba * bw accumulators fit the 32 vector registers. */
 #define QT_BS_CASE(BA, BW)                                                                  \
     case (BA) * 8 + (BW):                                                                   \
-        for (int64_t m = 0; m < M; m++)                                                     \
-            for (int64_t n = 0; n < N; n++)                                                 \
-                out[m * N + n] = (int32_t)bs_one(a + m * kb, w + n * kb, M * kb, N * kb,    \
-                                                 kb, BA, BW);                               \
+        for (int64_t m = 0; m < M; m++) {                                                   \
+            int64_t n = 0;                                                                  \
+            if ((BA) * (BW) <= 4)                                                           \
+                for (; n + 4 <= N; n += 4)                                                  \
+                    bs_store(a + m * kb, w + n * kb, M, N, kb, BA, BW, 4, out + m * N + n); \
+            for (; n < N; n++)                                                              \
+                bs_store(a + m * kb, w + n * kb, M, N, kb, BA, BW, 1, out + m * N + n);     \
+        }                                                                                   \
         break;
 
 void qt_bitserial_gemm(const uint8_t *a, const uint8_t *w, int64_t M, int64_t N, int64_t kb,
