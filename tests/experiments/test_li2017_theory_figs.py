@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from quanttheory.experiments import li2017_lemmas, li2017_markov
+from quanttheory.experiments import li2017_fig1, li2017_lemmas, li2017_markov
 
 
 def computed(module, seed=0):
@@ -45,3 +45,22 @@ def test_markov_claim_fails_on_wrong_simulation(tmp_path):
     sim = results[1][1]
     sim["tv"] = 3 * sim["tv_null_q"]  # a simulation far from the exact law
     assert not li2017_markov.claims(results)[0].holds
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fig1_quick_end_to_end(tmp_path, seed):
+    results, claims = run_quick(li2017_fig1, tmp_path, seed)
+    assert claims[0].id == "li2017-8" and claims[0].holds
+
+
+def test_fig1_claim_fails_if_sr_concentrates():
+    results = computed(li2017_fig1)
+    for p, r in results:
+        if p["method"] == "sr":
+            r["var"] = r["var"] * p["alpha"] * 100  # fabricated: SR shrinking with α like SGD
+    assert not li2017_fig1.claims(results)[0].holds
+
+
+def test_fig1_exact_law_is_a_distribution():
+    pi = li2017_fig1.exact_sr_law()
+    assert pi.shape == (li2017_fig1.EDGES.size - 1,) * 2 and abs(pi.sum() - 1) < 1e-12
