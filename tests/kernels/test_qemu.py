@@ -7,34 +7,17 @@ Debian packages, when the toolchain is absent — unless QT_REQUIRE_QEMU=1 (CI),
 missing toolchain fails.
 """
 
-import os
 import subprocess
 
 import numpy as np
 import pytest
 
 from quanttheory import kernels as qk
-from quanttheory._kernels_aarch64 import SOURCE_DIR, Case, build_driver, call, missing_tools, run_cases
+from quanttheory._kernels_aarch64 import Case, call, run_cases
 
 from .cases import all_cases
 
 pytestmark = pytest.mark.qemu
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    missing = missing_tools()
-    if not SOURCE_DIR.is_dir():
-        missing.append(f"the kernels/ source tree (expected at {SOURCE_DIR})")
-    if missing:
-        msg = f"AArch64 toolchain missing: install Debian packages {' '.join(missing)}"
-        if os.environ.get("QT_REQUIRE_QEMU") == "1":
-            pytest.fail(msg + " (QT_REQUIRE_QEMU=1 makes this a failure)")
-        pytest.skip(msg)
-    try:
-        return build_driver(tmp_path_factory.mktemp("aarch64"))
-    except subprocess.CalledProcessError as err:
-        pytest.fail(f"cross-compilation failed:\n{err.stderr}")
 
 
 def _unsafe_cases():
