@@ -33,9 +33,11 @@ _I = ctypes.c_int64
 
 @cache
 def _lib() -> ctypes.CDLL:
-    from . import _qtkernels  # the extension stub; its .so exports the qt_* symbols
+    import importlib
 
-    lib = ctypes.CDLL(_qtkernels.__file__)
+    # the extension stub (built from kernels/qt_module.c); its .so exports the qt_* symbols
+    stub = importlib.import_module(f"{__package__}._qtkernels")
+    lib = ctypes.CDLL(stub.__file__)
     lib.qt_backend.restype = ctypes.c_char_p
     sigs = {
         "binary_gemm": [_P, _P, _I, _I, _I, _I, _P],

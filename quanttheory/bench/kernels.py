@@ -122,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if not args.no_host else 1
         m, n, k = args.qemu_shape
         with tempfile.TemporaryDirectory() as tmp:
-            rows = bench_qemu(m, n, k, Path(tmp))
-        gl = rows[-1][1]
+            counts = bench_qemu(m, n, k, Path(tmp))
+        gl = counts[-1][1]
         print(f"\n## AArch64 under qemu, M x N x K = {m} x {n} x {k}: executed instructions "
               "(a proxy for cycles), net of start-up\n")
         print(_table(["kernel", "instructions", "MACs / instruction", "gemmlowp instr. / kernel instr."],
-                     [(r[0], r[1], r[2], gl / r[1]) for r in rows], ["{}", "{:,}", "{:.2f}", "{:.2f}"]))
+                     [(r[0], r[1], r[2], gl / r[1]) for r in counts], ["{}", "{:,}", "{:.2f}", "{:.2f}"]))
     return 0
