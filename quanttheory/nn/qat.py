@@ -148,7 +148,7 @@ class AdamState(NamedTuple):
 
     mu: dict
     nu: dict
-    count: int
+    step: int
 
 
 def adam_init(params):
@@ -164,7 +164,7 @@ def adam_update(params, grads, state, *, learning_rate, b1=0.9, b2=0.999, eps=1e
     p / scale (see :func:`quanttheory.nn.layers.step_scales`).
     """
     scales = scales or {}
-    count = state.count + 1
+    count = state.step + 1
     mu = {k: b1 * state.mu[k] + (1 - b1) * grads[k] for k in params}
     nu = {k: b2 * state.nu[k] + (1 - b2) * grads[k] ** 2 for k in params}
     c1, c2 = 1 - b1**count, 1 - b2**count

@@ -142,7 +142,7 @@ def test_adam_first_step_is_learning_rate_times_sign():
     g = {"w": np.array([0.5, -4.0, 1e-3])}
     new, state = qat.adam_update(p, g, qat.adam_init(p), learning_rate=0.1)
     np.testing.assert_allclose(new["w"], p["w"] - 0.1 * np.sign(g["w"]), rtol=1e-4)
-    assert state.count == 1
+    assert state.step == 1
     scaled, _ = qat.adam_update(p, g, qat.adam_init(p), learning_rate=0.1, scales={"w": 0.5})
     np.testing.assert_allclose(scaled["w"], p["w"] - 0.05 * np.sign(g["w"]), rtol=1e-4)
 
