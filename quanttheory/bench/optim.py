@@ -4,13 +4,14 @@ What is timed, on n float64 parameters (flat arrays, gradient given):
 
 * SR step   ``w ← Q_s(w − α g)`` — numpy reference ``optim.sr(α, Δ).update`` (validation,
   ``rng.random(n)``, vectorised rounding) vs the fused numba loop ``_numba.sr_step`` (one
-  uniform per element from the same Generator; outputs bit-identical, checked in the run);
+  uniform per element from the same PCG64 stream; outputs bit-identical, checked in the run);
 * BC step   ``w_r ← clip(w_r − α g, −1, 1)`` and the next query ``Q_d(w_r)`` — numpy reference
   ``optim.bc(α, Δ, "deterministic", clip=1).update`` + ``.query`` vs ``_numba.bc_step``;
 * triad     the memory-bound baseline ``a = b + s·c`` in numpy, in place:
   ``np.multiply(c, s, out=tmp); np.add(b, tmp, out=a)`` (two passes over the arrays);
-* uniforms  ``rng.random(out=tmp)``: drawing n uniforms alone (PCG64), the ceiling of any SR step
-  that must reproduce the numpy stream (one 64-bit draw per element, sequential).
+* uniforms  ``rng.random(out=tmp)``: numpy drawing the n uniforms alone (PCG64 through a
+  function pointer per element). The numba SR step draws the same stream with PCG64 inlined
+  (:mod:`quanttheory.optim._pcg64`), so it can beat this.
 
 Each timing is the minimum of ``repeats`` runs after one warm-up run (JIT compilation is
 excluded). Results are elements per second and the ratios numba/numpy and numba/triad.

@@ -18,6 +18,7 @@ from numba import njit
 
 from ..problems.convex import LEAST_SQUARES, LOGISTIC, MULTIWELL, QUADRATIC
 from ..quantizers._kernels import round_nearest_scalar, stochastic_round_scalar
+from ._pcg64 import get_state, next_double, set_state
 from .rules import MAX_GRID_INDEX
 
 KINDS = {"sgd": 0, "r": 1, "sr": 2, "bc": 3}
@@ -172,18 +173,39 @@ def run_numba(rule, problem, w, steps, rng, batch, record_every):
 
 
 @njit(cache=True)
-def sr_step(w, g, alpha, delta, rng, out):
-    """One SR update on flat arrays: out = Q_s(w − α g), one uniform per element in order.
-
-    Bit-identical to ``optim.sr(alpha, delta).update(g, state, w, rng)`` (the benchmark's
-    numpy reference) under the same Generator state.
-    """
+def _sr_step_pcg(w, g, alpha, delta, hi, lo, inc_hi, inc_lo, out):
     for i in range(w.size):
+        u, hi, lo = next_double(hi, lo, inc_hi, inc_lo)
         # the arithmetic of quantizers._kernels.stochastic_round_scalar, inlined with np.floor,
         # which stays float64 (math.floor returns int64 in numba: a conversion per element)
         scaled = (w[i] - alpha * g[i]) / delta
         low = np.floor(scaled)
+        out[i] = delta * (low + (1.0 if u < scaled - low else 0.0))
+    return hi, lo
+
+
+@njit(cache=True)
+def _sr_step_generator(w, g, alpha, delta, rng, out):
+    for i in range(w.size):
+        scaled = (w[i] - alpha * g[i]) / delta
+        low = np.floor(scaled)
         out[i] = delta * (low + (1.0 if rng.random() < scaled - low else 0.0))
+
+
+def sr_step(w, g, alpha, delta, rng, out):
+    """One SR update on flat float64 arrays: out = Q_s(w − α g), one uniform per element in order.
+
+    Bit-identical to ``optim.sr(alpha, delta).update(g, state, w, rng)`` (the numpy reference)
+    under the same Generator state, and leaves ``rng`` where numpy would. With the default
+    PCG64 bit generator the uniforms come from the inlined stream of :mod:`._pcg64`; any other
+    bit generator goes through ``Generator.random()``.
+    """
+    state = get_state(rng)
+    if state is None:
+        _sr_step_generator(w, g, alpha, delta, rng, out)
+        return
+    hi, lo = _sr_step_pcg(w, g, alpha, delta, *state, out)
+    set_state(rng, hi, lo)
 
 
 @njit(cache=True)
