@@ -51,12 +51,13 @@ def quantize(w: np.ndarray, alpha: float, lv: np.ndarray) -> np.ndarray:
 
 
 def optimal_alpha(w: np.ndarray, lv: np.ndarray, n_grid: int) -> tuple[float, float]:
-    """``(α*, MSE(α*))``: log-grid search over α ∈ [0.05, 10] then a bounded Brent refinement.
+    """``(α*, MSE(α*))``: log-grid search over α ∈ [0.05, 20] (in units of the weight std; heavy tails at 7 bits
+    put α* near 10) then a bounded Brent refinement.
 
     MSE(α) is continuous but has kinks; the grid finds the right basin, Brent polishes within
     the neighbouring grid cells.
     """
-    grid = np.geomspace(0.05, 10.0, n_grid)
+    grid = np.geomspace(0.05, 20.0, n_grid)
     mse = np.array([np.mean((w - quantize(w, a, lv)) ** 2) for a in grid])
     j = int(np.argmin(mse))
     lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, n_grid - 1)]
@@ -77,7 +78,7 @@ def _weights(dist: str, n: int, rng: np.random.Generator) -> np.ndarray:
 
 def grid(quick: bool) -> list[dict]:
     """Level-set points (3/4/5 bits) and MSE points (2 distributions × bit widths)."""
-    n, n_grid = (10_000, 40) if quick else (200_000, 120)
+    n, n_grid = (10_000, 48) if quick else (200_000, 150)
     bits = (2, 3, 4) if quick else (2, 3, 4, 5, 6, 7)
     pts = [{"panel": "levels", "bits": b, "n_weights": n, "n_grid": n_grid} for b in LEVEL_BITS]
     return pts + [{"panel": "mse", "dist": d, "bits": b, "n_weights": n, "n_grid": n_grid}
