@@ -51,8 +51,9 @@ def quantize(w: np.ndarray, alpha: float, lv: np.ndarray) -> np.ndarray:
 
 
 def optimal_alpha(w: np.ndarray, lv: np.ndarray, n_grid: int) -> tuple[float, float]:
-    """``(α*, MSE(α*))``: log-grid search over α ∈ [0.05, 20] (in units of the weight std; heavy tails at 7 bits
-    put α* near 10) then a bounded Brent refinement.
+    """``(α*, MSE(α*))``: log-grid search over α ∈ [0.05, 20] then a bounded Brent refinement.
+
+    α is in units of the weight std; heavy-tailed weights at 7 bits put α* near 10.
 
     MSE(α) is continuous but has kinks; the grid finds the right basin, Brent polishes within
     the neighbouring grid cells.
