@@ -99,6 +99,25 @@ def _grad(kind, M, v, s, w, rng, batch, g):
 
 
 @njit(cache=True)
+def _update_one(w, g, m, n, alpha, c1, c2, rule, delta, binary, clip, adam, b1, b2, eps, rng):
+    """One coordinate of Rule.update: (new w or NaN if diverged, new Adam moments)."""
+    if adam:
+        m = b1 * m + (1.0 - b1) * g
+        n = b2 * n + (1.0 - b2) * (g * g)
+        step = alpha * (m / c1) / (math.sqrt(n / c2) + eps)
+    else:
+        step = alpha * g
+    u = w - step
+    if rule != 0 and not abs(u / delta) < MAX_GRID_INDEX or not math.isfinite(u):
+        return math.nan, m, n  # the divergence test of Rule._quantize
+    if rule == 1 or rule == 2:
+        u = _quantize(u, delta, binary, rule == 2, rng)
+    elif rule == 3 and clip > 0:
+        u = min(max(u, -clip), clip)
+    return u, m, n
+
+
+@njit(cache=True)
 def _loop(kind, M, v, s, rule, delta, binary, sq, clip, adam, b1, b2, eps, alphas, w, batch, every, rng):
     chains, d = w.shape
     steps = alphas.size
@@ -119,21 +138,11 @@ def _loop(kind, M, v, s, rule, delta, binary, sq, clip, adam, b1, b2, eps, alpha
                 acc += g[c, j] * g[c, j]
             g_sq[c] += acc
             for j in range(d):  # 3. update
-                if adam:
-                    mu[c, j] = b1 * mu[c, j] + (1.0 - b1) * g[c, j]
-                    nu[c, j] = b2 * nu[c, j] + (1.0 - b2) * (g[c, j] * g[c, j])
-                    step = alphas[t] * (mu[c, j] / c1) / (math.sqrt(nu[c, j] / c2) + eps)
-                else:
-                    step = alphas[t] * g[c, j]
-                u = w[c, j] - step
-                if rule != 0 and not abs(u / delta) < MAX_GRID_INDEX or not math.isfinite(u):
-                    # diverged (the same test as Rule._quantize): poison the sum, run() raises
+                u, mu[c, j], nu[c, j] = _update_one(w[c, j], g[c, j], mu[c, j], nu[c, j], alphas[t], c1, c2,
+                                                    rule, delta, binary, clip, adam, b1, b2, eps, rng)
+                if math.isnan(u):  # diverged: poison the sum, run() raises
                     w_sum[0, 0] = math.nan
                     return w, w_sum, d_sum, g_sq, rec_w, rec_d
-                if rule == 1 or rule == 2:
-                    u = _quantize(u, delta, binary, rule == 2, rng)
-                elif rule == 3 and clip > 0:
-                    u = min(max(u, -clip), clip)
                 w[c, j] = u
         for c in range(chains):
             for j in range(d):
