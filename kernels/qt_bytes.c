@@ -1,8 +1,9 @@
 /* Byte-code GEMMs, NEON: the DSQ-style narrow-accumulation kernel and the codebook (TBL)
- * kernel.  Both compute 1 x 4 outputs per pass over 16-byte chunks of K; the K % 16 tail is
- * added exactly in scalar int32 by the kernel and its twin alike.
+ * kernel.  Both are register-blocked (narrow: 4 x 4 or 2 x 4 tiles; codebook: 1 x 4) over
+ * 16-byte chunks of K; the K % 16 tail is added exactly in scalar int32 by the kernel and its
+ * twin alike.
  *
- * Narrow accumulation (DSQ, Gong et al. ICCV 2019, §3.4 / Fig. 4): products of b-bit codes
+ * Narrow accumulation (DSQ, Gong et al. ICCV 2019, ARM deployment section): products of b-bit codes
  * are multiply-accumulated in int8 lanes (MLA, lane = 8) or int16 lanes (SMLAL, lane = 16)
  * for `flush` chunks, then widened into int32 lanes (SADDLP + SADALP, or SADALP).  Narrow
  * lanes wrap modulo 2^lane, so the result is exact iff flush * max|product| fits the lane;
@@ -23,53 +24,83 @@ QT_INLINE int32_t tail_dot(const int8_t *a, const int8_t *w, int64_t k0, int64_t
     return s;
 }
 
+/* MR x NR outputs; MR, NR compile-time at the call sites so the accumulators live in
+ * registers: int8 lanes use 4 x 4 tiles (16 accumulators), int16 lanes 2 x 4 (16 lo/hi
+ * pairs would not fit 4 x 4). */
 QT_INLINE void narrow_tile(const int8_t *a, const int8_t *w, int64_t K, int64_t lane,
-                           int64_t flush, int nr, int32x4_t acc32[4]) {
+                           int64_t flush, int mr, int nr, int32x4_t acc32[4][4]) {
     const int64_t chunks = K / 16;
     for (int64_t c0 = 0; c0 < chunks; c0 += flush) {
         const int64_t c1 = c0 + flush < chunks ? c0 + flush : chunks;
         if (lane == 8) {
-            int8x16_t acc8[4];
-            for (int j = 0; j < nr; j++) acc8[j] = vdupq_n_s8(0);
+            int8x16_t acc8[4][4];
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++) acc8[i][j] = vdupq_n_s8(0);
             for (int64_t c = c0; c < c1; c++) {
-                const int8x16_t va = vld1q_s8(a + 16 * c);
+                int8x16_t va[4], vw[4];
+                for (int i = 0; i < mr; i++) va[i] = vld1q_s8(a + i * K + 16 * c);
+                for (int j = 0; j < nr; j++) vw[j] = vld1q_s8(w + j * K + 16 * c);
+                for (int i = 0; i < mr; i++)
+                    for (int j = 0; j < nr; j++) acc8[i][j] = vmlaq_s8(acc8[i][j], va[i], vw[j]);
+            }
+            for (int i = 0; i < mr; i++)
                 for (int j = 0; j < nr; j++)
-                    acc8[j] = vmlaq_s8(acc8[j], va, vld1q_s8(w + j * K + 16 * c));
-            }
-            for (int j = 0; j < nr; j++) acc32[j] = vpadalq_s16(acc32[j], vpaddlq_s8(acc8[j]));
+                    acc32[i][j] = vpadalq_s16(acc32[i][j], vpaddlq_s8(acc8[i][j]));
         } else {
-            int16x8_t lo[4], hi[4];
-            for (int j = 0; j < nr; j++) lo[j] = hi[j] = vdupq_n_s16(0);
+            int16x8_t lo[4][4], hi[4][4];
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++) lo[i][j] = hi[i][j] = vdupq_n_s16(0);
             for (int64_t c = c0; c < c1; c++) {
-                const int8x16_t va = vld1q_s8(a + 16 * c);
-                for (int j = 0; j < nr; j++) {
-                    const int8x16_t vw = vld1q_s8(w + j * K + 16 * c);
-                    lo[j] = vmlal_s8(lo[j], vget_low_s8(va), vget_low_s8(vw));
-                    hi[j] = vmlal_high_s8(hi[j], va, vw);
-                }
+                int8x16_t va[4], vw[4];
+                for (int i = 0; i < mr; i++) va[i] = vld1q_s8(a + i * K + 16 * c);
+                for (int j = 0; j < nr; j++) vw[j] = vld1q_s8(w + j * K + 16 * c);
+                for (int i = 0; i < mr; i++)
+                    for (int j = 0; j < nr; j++) {
+                        lo[i][j] = vmlal_s8(lo[i][j], vget_low_s8(va[i]), vget_low_s8(vw[j]));
+                        hi[i][j] = vmlal_high_s8(hi[i][j], va[i], vw[j]);
+                    }
             }
-            for (int j = 0; j < nr; j++)
-                acc32[j] = vpadalq_s16(vpadalq_s16(acc32[j], lo[j]), hi[j]);
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++)
+                    acc32[i][j] = vpadalq_s16(vpadalq_s16(acc32[i][j], lo[i][j]), hi[i][j]);
         }
     }
 }
 
+QT_INLINE void narrow_store(const int8_t *a, const int8_t *w, int64_t N, int64_t K,
+                            int64_t lane, int64_t flush, int mr, int nr, int32_t *out) {
+    int32x4_t acc32[4][4];
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) acc32[i][j] = vdupq_n_s32(0);
+    narrow_tile(a, w, K, lane, flush, mr, nr, acc32);
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++)
+            out[i * N + j] = vaddvq_s32(acc32[i][j]) +
+                             tail_dot(a + i * K, w + j * K, K - K % 16, K);
+}
+
 void qt_narrow_gemm(const int8_t *a, const int8_t *w, int64_t M, int64_t N, int64_t K,
                     int64_t lane, int64_t flush, int32_t *out) {
-    if (flush < 1) return; /* unreachable after validation; never loop forever */
-    for (int64_t m = 0; m < M; m++) {
-        for (int64_t n = 0; n < N; n += 4) {
-            const int nr = N - n >= 4 ? 4 : (int)(N - n);
-            int32x4_t acc32[4];
-            for (int j = 0; j < nr; j++) acc32[j] = vdupq_n_s32(0);
-            if (nr == 4)
-                narrow_tile(a + m * K, w + n * K, K, lane, flush, 4, acc32);
+    if (flush < 1 || (lane != 8 && lane != 16)) return; /* unreachable after validation */
+    const int64_t mr = lane == 8 ? 4 : 2;
+    int64_t m = 0;
+    for (; m + mr <= M; m += mr) {
+        int64_t n = 0;
+        for (; n + 4 <= N; n += 4) {
+            if (lane == 8)
+                narrow_store(a + m * K, w + n * K, N, K, 8, flush, 4, 4, out + m * N + n);
             else
-                narrow_tile(a + m * K, w + n * K, K, lane, flush, nr, acc32);
-            for (int j = 0; j < nr; j++)
-                out[m * N + n + j] = vaddvq_s32(acc32[j]) +
-                                     tail_dot(a + m * K, w + (n + j) * K, K - K % 16, K);
+                narrow_store(a + m * K, w + n * K, N, K, 16, flush, 2, 4, out + m * N + n);
         }
+        for (; n < N; n++)
+            for (int64_t i = 0; i < mr; i++)
+                narrow_store(a + (m + i) * K, w + n * K, N, K, lane, flush, 1, 1, out + (m + i) * N + n);
+    }
+    for (; m < M; m++) {
+        int64_t n = 0;
+        for (; n + 4 <= N; n += 4)
+            narrow_store(a + m * K, w + n * K, N, K, lane, flush, 1, 4, out + m * N + n);
+        for (; n < N; n++) narrow_store(a + m * K, w + n * K, N, K, lane, flush, 1, 1, out + m * N + n);
     }
 }
 

@@ -11,7 +11,7 @@ function               computes                                       for
 =====================  =============================================  =========================
 binary_gemm            K − 2·popcount(a ⊕ w)                          binary (BinaryConnect)
 bitserial_gemm         Σ 2^{i+j} popcount(a_i ∧ w_j)                  uniform, DSQ hard, 1–4 bit
-narrow_gemm            Σ a·w in int8/int16 lanes, safe flushes        DSQ §3.4 (2–4 bit)
+narrow_gemm            Σ a·w in int8/int16 lanes, safe flushes        DSQ ARM deployment, 2–4 bit
 codebook_gemm          Σ T_a[a]·T_w[w], TBL decode                    APoT Eq. 5, QN Eq. 1
 =====================  =============================================  =========================
 """
@@ -190,7 +190,8 @@ def narrow_flush_limit(bits: int, *, symmetric: bool, lane: int) -> int:
 
     ``floor(lane_max / max|product|)`` with lane_max = 127 or 32767 and max|product| =
     (2^(b−1) − 1)² for symmetric codes ±(2^(b−1) − 1), 4^(b−1) for the full signed range
-    [−2^(b−1), 2^(b−1) − 1] (DSQ, Gong et al. ICCV 2019 §3.4, uses the full range in int8).
+    [−2^(b−1), 2^(b−1) − 1] (the range DSQ, Gong et al. ICCV 2019, deploys on ARM with int8
+    accumulation).
 
     Examples
     --------

@@ -11,7 +11,8 @@ import pytest
 
 from quanttheory import kernels as qk
 
-# DSQ (Gong et al. ICCV 2019) Table/§3.4 style: symmetric ±(2^(b-1)-1) and full signed codes
+# the spec's table (kernels.md; after DSQ, Gong et al. ICCV 2019, ARM deployment):
+# symmetric ±(2^(b-1)-1) codes and the full signed range
 SPEC_TABLE = {
     (True, 8): (127, 14, 2), (True, 16): (32767, 3640, 668),
     (False, 8): (31, 7, 1), (False, 16): (8191, 2047, 511),

@@ -71,7 +71,7 @@ def test_dsq_hard_bitserial_and_narrow(rng, bits):
         qw, iw, dw = _dsq_codes(w, lw, uw, bits)
         exact = ia @ iw.T
         assert np.array_equal(qk.uniform_matmul(ia, iw, bits_a=bits, bits_w=bits), exact)
-        # narrow kernel on signed codes c = i − 2^(b−1) (full range, DSQ §3.4); the shift is
+        # narrow kernel on signed codes c = i − 2^(b−1) (full range, as DSQ deploys); the shift is
         # undone exactly in int64: Σ i_a i_w = Σ c_a c_w + h Σ c_a + h Σ c_w + K h²
         ca, cw = (ia - half).astype(np.int8), (iw - half).astype(np.int8)
         k = a.shape[1]
