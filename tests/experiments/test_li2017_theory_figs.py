@@ -1,60 +1,68 @@
-"""End-to-end quick runs of the Li et al. 2017 lemma and Markov-chain experiments, and their claims."""
+"""End-to-end quick runs of the Li et al. 2017 lemma, Markov-chain and Fig. 1 experiments.
+
+Each module's quick grid is computed once per seed (module-scoped fixture); seed 0 is also
+plotted; both seeds must give the verdicts meant to hold; fabricated results must flip them.
+"""
 
 import numpy as np
 import pytest
 from quanttheory.experiments import li2017_fig1, li2017_lemmas, li2017_markov
+
+MODULES = {"lemmas": li2017_lemmas, "markov": li2017_markov, "fig1": li2017_fig1}
 
 
 def computed(module, seed=0):
     return [(p, module.compute(p, np.random.default_rng([seed, i]))) for i, p in enumerate(module.grid(True))]
 
 
-def run_quick(module, tmp_path, seed=0):
-    results = computed(module, seed)
-    paths = module.plot(results, tmp_path)
+@pytest.fixture(scope="module")
+def quick():
+    return {(name, seed): computed(mod, seed) for name, mod in MODULES.items() for seed in (0, 1)}
+
+
+def fresh(results):
+    return [(p, {k: np.copy(v) for k, v in r.items()}) for p, r in results]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(MODULES))
+def test_quick_plot_writes_png_and_data(tmp_path, quick, name):
+    paths = MODULES[name].plot(quick[name, 0], tmp_path)
     assert any(p.suffix == ".png" and p.stat().st_size > 10_000 for p in paths)
     assert any(p.suffix in (".npz", ".csv") for p in paths)
-    return results, module.claims(results)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
-def test_lemmas_quick_end_to_end(tmp_path, seed):
-    results, claims = run_quick(li2017_lemmas, tmp_path, seed)
-    assert [c.id for c in claims] == ["li2017-1", "li2017-6"]
-    assert all(c.holds for c in claims)
+@pytest.mark.parametrize("name, ids", [("lemmas", ["li2017-1", "li2017-6"]), ("markov", ["li2017-7"]),
+                                       ("fig1", ["li2017-8"])])
+def test_quick_claims_hold_for_two_seeds(quick, name, ids, seed):
+    claims = MODULES[name].claims(quick[name, seed])
+    assert [c.id for c in claims] == ids
+    assert all(c.holds for c in claims), [c.detail for c in claims if not c.holds]
 
 
-def test_lemma1_claim_fails_on_fabricated_excess(tmp_path):
-    results = computed(li2017_lemmas)
+@pytest.mark.slow
+def test_lemma_claims_fail_on_fabricated_results(quick):
+    results = fresh(quick["lemmas", 0])
     lem = results[0][1]
     lem["mc"] = lem["bound"] * 1.5 + 10 * lem["se"]  # a quantizer whose error exceeds the lemma
     lem["exact"] = lem["bound"] * 1.5
-    results[1][1]["mismatch"] = 3.0  # an R that moves on a small step
-    claims = li2017_lemmas.claims(results)
-    assert not claims[0].holds and not claims[1].holds
+    results[1][1]["mismatch"] = np.float64(3.0)  # an R that moves on a small step
+    assert not any(c.holds for c in li2017_lemmas.claims(results))
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_markov_quick_end_to_end(tmp_path, seed):
-    results, claims = run_quick(li2017_markov, tmp_path, seed)
-    assert claims[0].id == "li2017-7" and claims[0].holds
-
-
-def test_markov_claim_fails_on_wrong_simulation(tmp_path):
-    results = computed(li2017_markov)
+@pytest.mark.slow
+def test_markov_claim_fails_on_wrong_simulation(quick):
+    results = fresh(quick["markov", 0])
     sim = results[1][1]
     sim["tv"] = 3 * sim["tv_null_q"]  # a simulation far from the exact law
     assert not li2017_markov.claims(results)[0].holds
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_fig1_quick_end_to_end(tmp_path, seed):
-    results, claims = run_quick(li2017_fig1, tmp_path, seed)
-    assert claims[0].id == "li2017-8" and claims[0].holds
-
-
-def test_fig1_claim_fails_if_sr_concentrates():
-    results = computed(li2017_fig1)
+@pytest.mark.slow
+def test_fig1_claim_fails_if_sr_concentrates(quick):
+    results = fresh(quick["fig1", 0])
     for p, r in results:
         if p["method"] == "sr":
             r["var"] = r["var"] * p["alpha"] * 100  # fabricated: SR shrinking with α like SGD
@@ -64,3 +72,8 @@ def test_fig1_claim_fails_if_sr_concentrates():
 def test_fig1_exact_law_is_a_distribution():
     pi = li2017_fig1.exact_sr_law()
     assert pi.shape == (li2017_fig1.EDGES.size - 1,) * 2 and abs(pi.sum() - 1) < 1e-12
+
+
+def test_markov_threshold_is_below_one_cell():
+    a = li2017_markov.threshold_alpha()
+    assert all(p["alpha"] <= a for p in li2017_markov.grid(False) if p["part"] == "simulate")
