@@ -8,7 +8,7 @@
  *                           2 bit-serial p1 = kb, p2 = ba, p3 = bw
  *                                                             a: ba*M*kb, w: bw*N*kb bytes
  *                           3 narrow     p1 = lane, p2 = flush a: M*K, w: N*K int8
- *                           4 codebook                        a: M*K, w: N*K, ta[16], tw[16]
+ *                           4 codebook   p1 = flush          a: M*K, w: N*K, ta[16], tw[16]
  *   driver bench NAME M N K SKIP
  *                         deterministic inputs, one call of kernel NAME (binary, bs11, bs22,
  *                         bs44, narrow2_8, narrow2_16, narrow4_16, codebook, f32); SKIP = 1
@@ -47,7 +47,8 @@ static void run_record(const int64_t h[8], FILE *in, FILE *out) {
         if (kind == 3)
             (twin ? qt_narrow_gemm_ref : qt_narrow_gemm)((int8_t *)a, (int8_t *)w, M, N, K, h[4],
                                                          h[5], dst);
-        if (kind == 4) (twin ? qt_codebook_gemm_ref : qt_codebook_gemm)(a, w, ta, tw, M, N, K, dst);
+        if (kind == 4)
+            (twin ? qt_codebook_gemm_ref : qt_codebook_gemm)(a, w, ta, tw, M, N, K, h[4], dst);
     }
     fwrite(o, sizeof(int32_t), 2 * M * N, out);
     free(a), free(w), free(ta), free(tw), free(o);
@@ -83,7 +84,7 @@ static int bench(const char *name, int64_t M, int64_t N, int64_t K, int skip) {
     else if (!strcmp(name, "narrow2_8")) qt_narrow_gemm((int8_t *)a, (int8_t *)w, M, N, K, 8, 31, o);
     else if (!strcmp(name, "narrow2_16")) qt_narrow_gemm((int8_t *)a, (int8_t *)w, M, N, K, 16, 8191, o);
     else if (!strcmp(name, "narrow4_16")) qt_narrow_gemm((int8_t *)a, (int8_t *)w, M, N, K, 16, 511, o);
-    else if (!strcmp(name, "codebook")) qt_codebook_gemm(a, w, t, t, M, N, K, o);
+    else if (!strcmp(name, "codebook")) qt_codebook_gemm(a, w, t, t, M, N, K, 327, o);
     else if (!strcmp(name, "f32")) f32_gemm((float *)a, (float *)w, M, N, K, fo);
     else { fprintf(stderr, "driver: unknown bench kernel %s\n", name); return 2; }
 done:

@@ -55,9 +55,12 @@ void qt_narrow_gemm_ref(const int8_t *a, const int8_t *w, int64_t M, int64_t N, 
                         int64_t lane, int64_t flush, int32_t *out);
 
 /* sum_k ta[a[m,k]] tw[w[n,k]] with 16-entry int8 tables (TBL decode); index >= 16 decodes
- * to 0 as TBL does. */
+ * to 0 as TBL does.  Products go through int16 lanes widened every `flush` chunks, exact when
+ * flush * max|ta| * max|tw| <= 32767 (the binding's kernels.codebook_flush_limit); the twin
+ * ignores flush and is exact. */
 void qt_codebook_gemm(const uint8_t *a, const uint8_t *w, const int8_t *ta, const int8_t *tw,
-                      int64_t M, int64_t N, int64_t K, int32_t *out);
+                      int64_t M, int64_t N, int64_t K, int64_t flush, int32_t *out);
 void qt_codebook_gemm_ref(const uint8_t *a, const uint8_t *w, const int8_t *ta,
-                          const int8_t *tw, int64_t M, int64_t N, int64_t K, int32_t *out);
+                          const int8_t *tw, int64_t M, int64_t N, int64_t K, int64_t flush,
+                          int32_t *out);
 #endif

@@ -66,7 +66,9 @@ void qt_narrow_gemm_ref(const int8_t *a, const int8_t *w, int64_t M, int64_t N, 
 }
 
 void qt_codebook_gemm_ref(const uint8_t *a, const uint8_t *w, const int8_t *ta,
-                          const int8_t *tw, int64_t M, int64_t N, int64_t K, int32_t *out) {
+                          const int8_t *tw, int64_t M, int64_t N, int64_t K, int64_t flush,
+                          int32_t *out) {
+    (void)flush; /* exact in int64 whatever the lane schedule of the SIMD kernel */
     for (int64_t m = 0; m < M; m++)
         for (int64_t n = 0; n < N; n++) {
             int64_t s = 0;

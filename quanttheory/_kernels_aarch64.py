@@ -74,7 +74,8 @@ def _record(case: Case) -> bytes:
         flush = p.get("flush") or qk.narrow_flush_limit(p["bits"], symmetric=p["symmetric"], lane=p["lane"])
         m, n, k, extra = a.shape[0], w.shape[0], a.shape[1], (p["lane"], flush, 0)
     else:
-        m, n, k, extra = a.shape[0], w.shape[0], a.shape[1], (0, 0, 0)
+        flush = qk.codebook_flush_limit(p["table_a"], p["table_w"])
+        m, n, k, extra = a.shape[0], w.shape[0], a.shape[1], (flush, 0, 0)
     hdr = np.array([_KINDS[case.kind], m, n, k, *extra, 0], dtype=np.int64)
     parts = [hdr.tobytes(), a.tobytes(), w.tobytes()]
     if case.kind == "codebook":

@@ -43,7 +43,7 @@ def _lib() -> ctypes.CDLL:
         "binary_gemm": [_P, _P, _I, _I, _I, _I, _P],
         "bitserial_gemm": [_P, _P, _I, _I, _I, _I, _I, _P],
         "narrow_gemm": [_P, _P, _I, _I, _I, _I, _I, _P],
-        "codebook_gemm": [_P, _P, _P, _P, _I, _I, _I, _P],
+        "codebook_gemm": [_P, _P, _P, _P, _I, _I, _I, _I, _P],
     }
     for name, args in sigs.items():
         for fn in (getattr(lib, f"qt_{name}"), getattr(lib, f"qt_{name}_ref")):
@@ -249,8 +249,18 @@ def narrow_gemm(a, w, *, bits: int, symmetric: bool, lane: int = 16, flush: int 
     return out
 
 
+def codebook_flush_limit(table_a, table_w) -> int:
+    """Chunks an int16 lane of :func:`codebook_gemm` takes before widening:
+    ``floor(32767 / (max|T_a|·max|T_w|))`` (≥ 1, since int8 products are ≤ 128² = 16384)."""
+    pmax = int(np.abs(np.asarray(table_a, np.int64)).max()) * int(np.abs(np.asarray(table_w, np.int64)).max())
+    return _LANE_MAX[16] // max(pmax, 1)
+
+
 def codebook_gemm(a, w, table_a, table_w, *, scalar: bool = False) -> np.ndarray:
     r"""Codebook GEMM: :math:`\sum_k T_a[a_{mk}]\,T_w[w_{nk}]` with TBL-decoded 4-bit indices.
+
+    Decoded levels are multiply-accumulated in int16 lanes (SMLAL) and widened every
+    :func:`codebook_flush_limit` chunks, so the result is exact for any int8 tables.
 
     Parameters
     ----------
@@ -274,12 +284,11 @@ def codebook_gemm(a, w, table_a, table_w, *, scalar: bool = False) -> np.ndarray
         tabs.append(np.pad(t, (0, 16 - t.size)))
     if a.shape[1] != w.shape[1]:
         raise ValueError(f"a and w need the same K; got a.shape={a.shape}, w.shape={w.shape}")
-    pa = int(np.abs(tabs[0].astype(np.int64)).max())
-    pw = int(np.abs(tabs[1].astype(np.int64)).max())
-    _check_k_limit(a.shape[1], max(pa * pw, 1), "these codebooks")
+    pmax = int(np.abs(tabs[0].astype(np.int64)).max()) * int(np.abs(tabs[1].astype(np.int64)).max())
+    _check_k_limit(a.shape[1], max(pmax, 1), "these codebooks")
     out = _out(a.shape[0], w.shape[0])
     _fn("codebook_gemm", scalar)(_ptr(a), _ptr(w), _ptr(tabs[0]), _ptr(tabs[1]), a.shape[0], w.shape[0],
-                                 a.shape[1], _ptr(out))
+                                 a.shape[1], codebook_flush_limit(*tabs), _ptr(out))
     return out
 
 

@@ -108,6 +108,14 @@ def limit_cases():
                     a = np.full((1, 16 * chunks), lo, dtype=np.int8)
                     params = {"bits": bits, "symmetric": symmetric, "lane": lane}
                     yield Case("narrow", a, a.copy(), params), np.array([[16 * chunks * lo * lo]])
+    # codebook int16 lanes: worst-case tables (-128·-128 → flush 1; -10·-48 → flush 68)
+    for ta, tw in (([-128], [-128]), ([-10, 3], [-48, 5])):
+        ta, tw = np.array(ta, np.int8), np.array(tw, np.int8)
+        limit = qk.codebook_flush_limit(ta, tw)
+        for chunks in (limit, limit + 1):
+            ia = np.zeros((1, 16 * chunks), np.uint8)
+            yield (Case("codebook", ia, ia.copy(), {"table_a": ta, "table_w": tw}),
+                   np.array([[16 * chunks * int(ta[0]) * int(tw[0])]]))
     # popcount lanes: 4095 chunks per u16 flush; all bits differing / all planes one
     for chunks in (4095, 4096):
         k = 128 * chunks

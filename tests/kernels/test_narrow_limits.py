@@ -58,3 +58,20 @@ def test_smaller_flush_is_exact(rng):
     expected = a.astype(np.int64) @ w.T.astype(np.int64)
     for flush in (1, 2, 100, 511):
         assert np.array_equal(qk.narrow_gemm(a, w, bits=4, symmetric=False, lane=16, flush=flush), expected)
+
+
+# worst case = the largest *positive* product (int16 holds -32768, so negative ones wrap later)
+@pytest.mark.parametrize(
+    ("ta", "tw", "limit"), [([-128], [-128], 1), ([-10, 3], [-48, 5], 68), ([-1], [-1], 32767)]
+)
+def test_codebook_flush_limit_is_tight(ta, tw, limit):
+    ta, tw = np.array(ta, np.int8), np.array(tw, np.int8)
+    assert qk.codebook_flush_limit(ta, tw) == limit
+    ia = np.zeros((1, 16 * (limit + 1)), np.uint8)
+    exact = ia.shape[1] * int(ta[0]) * int(tw[0])
+    assert qk.codebook_gemm(ia, ia, ta, tw)[0, 0] == exact
+    tabs = [np.pad(t, (0, 16 - t.size)) for t in (ta, tw)]
+    out = np.zeros((1, 1), np.int32)
+    qk._fn("codebook_gemm", False)(ia.ctypes.data, ia.ctypes.data, tabs[0].ctypes.data, tabs[1].ctypes.data,
+                                   1, 1, ia.shape[1], limit + 1, out.ctypes.data)
+    assert out[0, 0] != exact  # one more SMLAL per int16 lane wraps it
