@@ -1,5 +1,5 @@
-"""Li et al. 2017, Fig. 1 analogue: on a 2-D multi-well function, BC (and SGD) concentrate as
-the step α shrinks while SR's histogram stays the same (it is an α-independent Markov chain).
+"""On a 2-D multi-well function BC and SGD concentrate as the step α shrinks while SR's histogram
+stays the same (Figure 1 analogue).
 
 Setting (ours; the paper does not give its function): f(x) = Σ_j [x_j²/8 + sin²(2x_j)]
 (``problems.MultiWell2D``), gradient noise σ = 5 per coordinate, grid Δ = 0.25, constant

@@ -1,5 +1,5 @@
-"""Li et al. 2017, §3: the accuracy floor of SR is linear in Δ and free of the learning rate;
-BC's deployed weights sit lower (O(Δ²)); bigger batches lower SR's floor.
+"""SR's accuracy floor is linear in Δ and free of the learning rate, BC's deployed weights sit
+lower, and bigger batches lower SR's floor (§3 theorems).
 
 Setting (noise-dominated regime, chosen so): separable quadratic F = Σ λ_i (w_i − w*_i)²/2 with
 d = 8, λ ∈ [0.5, 2], w* off the grid, additive gradient noise σ = 4 per coordinate (σ/√b with

@@ -1,4 +1,4 @@
-"""Li et al. 2017, Lemma 1 (SR rounding error) and R's freezing rule, checked by Monte Carlo.
+"""Lemma 1 (the SR rounding error bound) and the freezing of R, by Monte Carlo.
 
 Lemma 1: for w on the grid, u = w − αg, E‖Q_s(u) − u‖² ≤ √d Δ α G (derivation in
 :mod:`quanttheory.theory.bounds`). We draw random (d, Δ, α, w, g), including the tight regime

@@ -1,5 +1,5 @@
-"""Li et al. 2017, Fig. 3 analogue: SR with a constant step is a Markov chain whose stationary
-law does not depend on α (below the one-cell threshold) — computed exactly and simulated.
+"""SR with a constant step is a Markov chain whose stationary law does not depend on α below the
+one-cell threshold, computed exactly and simulated (Figure 3 analogue).
 
 Setting (ours; the paper's Fig. 3 is a sketch): f(x) = x²/8 + sin²(2x) (1-D multi-well),
 stochastic gradient f'(x) + σξ with Gaussian ξ, σ = 4, lattice Δ = 0.25 on [−8, 8] (65 states,

@@ -1,6 +1,5 @@
-"""Li et al. 2017, Corollary (quadratic, L₂ = 0): BC's float iterate converges to the minimiser at
-the SGD rate; SR stalls at an O(Δ) floor; BC with deterministic rounding Q_d stalls too (our
-[derived] caveat: the spec's 1-D counterexample generalises).
+"""On a quadratic BC's float iterate converges to the minimiser at the SGD rate while SR and BC
+with deterministic rounding stall (§3 corollary, and our caveat).
 
 Setting: F(w) = ½ (w − w*)ᵀ H (w − w*), H = diag(1, 2), w* = (0.3, −0.2), additive gradient
 noise σ = 0.5, grid Δ = 0.5, α_t = 1/(μ(t+1)), w_0 = 0. For each horizon T a fresh run gives the
