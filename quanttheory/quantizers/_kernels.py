@@ -8,8 +8,6 @@ Other njit code (``quanttheory.optim``) calls these directly.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
@@ -22,7 +20,7 @@ def round_nearest_scalar(w, delta):
     """
     sgn = 1.0 if w > 0 else (-1.0 if w < 0 else 0.0)
     a = abs(w / delta)
-    r = math.floor(a)
+    r = np.floor(a)
     return sgn * delta * (r + (1.0 if a - r >= 0.5 else 0.0))
 
 
@@ -30,7 +28,7 @@ def round_nearest_scalar(w, delta):
 def stochastic_round_scalar(w, delta, u):
     """Q_s for one value given its uniform draw u ∈ [0, 1)."""
     scaled = w / delta
-    low = math.floor(scaled)
+    low = np.floor(scaled)
     return delta * (low + (1.0 if u < scaled - low else 0.0))
 
 
@@ -89,7 +87,7 @@ def dsq_hard_flat(x, lower, upper, n, out):
             out[j] = upper
         else:
             t = (x[j] - lower) / delta
-            r = math.floor(t)
+            r = np.floor(t)
             g = min(max(r + (1.0 if t - r >= 0.5 else 0.0), 0.0), float(n))
             out[j] = upper if g >= n else lower + delta * g
 

@@ -42,3 +42,12 @@ def test_dtype_and_shape_preserved(dtype):
     x = np.linspace(-2, 2, 12, dtype=dtype).reshape(3, 4)
     y = Q.fast.apot(x, alpha=1.0, bits=4, signed=True)
     assert y.dtype == dtype and y.shape == (3, 4)
+
+
+@pytest.mark.parametrize("x", [1e19, -3.5e300, 2.0**63, -(2.0**62) - 2048.0])
+def test_huge_values_beyond_int64_are_bit_identical(x):
+    # math.floor in numba returns an int64 and silently wraps past 2**63; np.floor stays float
+    arr = np.array([x, 0.3])
+    np.testing.assert_array_equal(Q.fast.round_nearest(arr, 1.0), Q.round_nearest(arr, 1.0))
+    np.testing.assert_array_equal(Q.fast.stochastic_round(arr, 1.0, np.random.default_rng(0)),
+                                  Q.stochastic_round(arr, 1.0, np.random.default_rng(0)))
