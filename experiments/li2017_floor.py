@@ -176,10 +176,11 @@ def _claim3(results):
     holds = bool(abs(slope - 1) <= SLOPE_TOL + Z * se and max(ratios) <= 1 and floor_ratio <= 1)
     return Claim("li2017-3", PAPER, "SR's floor grows linearly in Δ (noise-dominated) and stays below √dΔG/2",
                  slope, f"abs(slope − 1) ≤ {SLOPE_TOL:g} + {Z:g} SE, floor/(√dΔĜ/2) ≤ 1, run/bound ≤ 1", holds,
-                 f"slope {slope:.3f} ± {se:.3f} over Δ = {list(d)} (exact chain {exact_slope:.3f}); "
+                 f"slope {slope:.3f} ± {se:.3f} over Δ = {[float(x) for x in d]} (exact chain {exact_slope:.3f}); "
                  f"max floor/(√dΔĜ/2) = {floor_ratio:.3f}; max run-average/constant-step bound = "
                  f"{max(ratios):.3f}; "
-                 f"measured/exact-chain floor = {[round(r['floor'].mean() / r['exact'], 3) for _, r in sr]}")
+                 "measured/exact-chain floor = "
+                 f"{[round(float(r['floor'].mean() / r['exact']), 3) for _, r in sr]}")
 
 
 def _claim10(results):
@@ -190,5 +191,5 @@ def _claim10(results):
     slope = float(np.polyfit(np.log(b), np.log([m for m, _ in ms]), 1)[0])
     return Claim("li2017-10", PAPER, "Bigger batches lower SR's floor (temperature ∝ σ/√b)", min(drops),
                  f"each batch step lowers the floor by > {Z:g} SE (min z shown)", bool(min(drops) > Z),
-                 f"Δ = 0.2, b = {list(b.astype(int))}: floors {[round(m, 4) for m, _ in ms]}; log–log slope "
+                 f"Δ = 0.2, b = {[int(x) for x in b]}: floors {[round(m, 4) for m, _ in ms]}; log–log slope "
                  f"{slope:.3f} (equipartition predicts −0.5; flatter as σ/√b nears λΔ)")
