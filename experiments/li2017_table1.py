@@ -97,7 +97,7 @@ def plot(results: list[tuple[dict, dict]], outdir: Path) -> list[Path]:
     ax2.set(xlabel="training progress (SR-ADAM epochs; equal steps)", ylabel="weights changed from init (%)",
             title="(b) Fig. 4 analogue: sign ≠ initial sign")
     ax3.set(xlabel="training progress (SR-ADAM epochs; equal steps)", ylabel="weights flipped in the epoch (%)",
-            title="(c) Fig. 5 analogue: flips per epoch (Big SR: per 1/8 epoch)", yscale="symlog", ylim=(0, 100))
+            title="(c) Fig. 5: flips per epoch (Big SR: per 1/8)", yscale="symlog", ylim=(0, 100))
     ax2.legend(fontsize=8)
     fig.suptitle("Li et al. 2017, Table 1 and Figs. 4–5 analogue (mean over seeds)")
     png, data = Path(outdir) / "li2017_table1.png", Path(outdir) / "li2017_table1.csv"
