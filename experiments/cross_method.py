@@ -105,7 +105,7 @@ def plot(results: list[tuple[dict, dict]], outdir: Path) -> list[Path]:
         ax.errorbar(bits, [100 * t[(m, b)][0] for b in bits], yerr=[100 * t[(m, b)][1] for b in bits],
                     marker="o", capsize=3, color=f"C{k}", label=m)
     ax.set(xticks=BITS, xlabel="bits (weights and activations)", ylabel="test error (%)",
-           title="Cross-method QAT, small MLP (DSQ Tab. 4 / APoT Tab. 2 / QN Tab. 3 analogue)")
+           title="Cross-method QAT of a small MLP\n(analogue of DSQ Tab. 4 / APoT Tab. 2 / QN Tab. 3)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     outdir = Path(outdir)
