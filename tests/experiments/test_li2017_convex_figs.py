@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from quanttheory.experiments import li2017_floor, li2017_quadratic
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from quanttheory.experiments import li2017_table1 as T1
 
 

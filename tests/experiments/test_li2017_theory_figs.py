@@ -6,6 +6,7 @@ plotted; both seeds must give the verdicts meant to hold; fabricated results mus
 
 import numpy as np
 import pytest
+
 from quanttheory.experiments import li2017_fig1, li2017_lemmas, li2017_markov
 
 MODULES = {"lemmas": li2017_lemmas, "markov": li2017_markov, "fig1": li2017_fig1}

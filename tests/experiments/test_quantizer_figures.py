@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from quanttheory.experiments import apot_levels, dsq_softmap, qn_softmap
 from scipy import integrate, optimize, stats
 
 from quanttheory import quantizers as Q
+from quanttheory.experiments import apot_levels, dsq_softmap, qn_softmap
 from quanttheory.sweep import check_protocol, point_seed
 
 MODULES = [dsq_softmap, apot_levels, qn_softmap]

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from quanttheory.experiments import cross_method, dsq_training, qn_training
 
+from quanttheory.experiments import cross_method, dsq_training, qn_training
 from quanttheory.sweep import check_protocol, point_seed
 
 MODULES = [dsq_training, qn_training, cross_method]
