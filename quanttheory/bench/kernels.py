@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ import numpy as np
 from .. import kernels as qk
 from .. import packing as pk
 from .._kernels_aarch64 import SOURCE_DIR, build_driver, count_instructions, missing_tools
+from . import best_time
 
 QEMU_KERNELS = {  # driver name → description
     "binary": "binary ±1 (xor-popcount, 4x4 blocked)",
@@ -34,14 +34,6 @@ QEMU_KERNELS = {  # driver name → description
 }
 
 
-def _best_time(fn, repeats: int) -> float:
-    fn()  # warm-up (page faults, lazy loading)
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _host_calls(n: int, rng: np.random.Generator) -> dict:
@@ -64,10 +56,10 @@ def bench_host(n: int, repeats: int, seed: int = 0) -> list[tuple[str, float, fl
     """(kernel, seconds, numpy-float32 seconds / kernel seconds) at M = N = K = n."""
     rng = np.random.default_rng(seed)
     a, w = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
-    t_ref = _best_time(lambda: a @ w.T, repeats)
+    t_ref = best_time(lambda: a @ w.T, repeats)
     rows = [("numpy float32 a @ w.T", t_ref, 1.0)]
     for name, fn in _host_calls(n, rng).items():
-        t = _best_time(fn, repeats)
+        t = best_time(fn, repeats)
         rows.append((name, t, t_ref / t))
     return rows
 

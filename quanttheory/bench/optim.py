@@ -21,21 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 
 from ..optim import _numba, bc, sr
-
-
-def _best(fn, repeats):
-    fn()  # warm-up: JIT compilation, page faults of fresh outputs
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from . import best_time
 
 
 def run(n=10**7, repeats=5, *, alpha=0.01, delta=0.1, seed=0) -> dict:
@@ -63,12 +53,12 @@ def run(n=10**7, repeats=5, *, alpha=0.01, delta=0.1, seed=0) -> dict:
         bc_rule.query(w_r, bc_state)
 
     times = {
-        "sr_numpy": _best(lambda: sr_rule.update(g, sr_state, w, rng), repeats),
-        "sr_numba": _best(lambda: _numba.sr_step(w, g, alpha, delta, rng, out), repeats),
-        "bc_numpy": _best(bc_numpy, repeats),
-        "bc_numba": _best(lambda: _numba.bc_step(w, g, alpha, delta, 1.0, out, q), repeats),
-        "triad_numpy": _best(lambda: (np.multiply(g, alpha, out=tmp), np.add(w, tmp, out=q)), repeats),
-        "uniforms_numpy": _best(lambda: rng.random(out=tmp), repeats),
+        "sr_numpy": best_time(lambda: sr_rule.update(g, sr_state, w, rng), repeats),
+        "sr_numba": best_time(lambda: _numba.sr_step(w, g, alpha, delta, rng, out), repeats),
+        "bc_numpy": best_time(bc_numpy, repeats),
+        "bc_numba": best_time(lambda: _numba.bc_step(w, g, alpha, delta, 1.0, out, q), repeats),
+        "triad_numpy": best_time(lambda: (np.multiply(g, alpha, out=tmp), np.add(w, tmp, out=q)), repeats),
+        "uniforms_numpy": best_time(lambda: rng.random(out=tmp), repeats),
     }
     eps = {k: n / t for k, t in times.items()}
     ratios = {

@@ -81,7 +81,26 @@ class Quadratic:
         return QUADRATIC, self.hessian, self.minimizer, np.array([self.noise_sigma])
 
 
-class LeastSquares:
+class _FiniteSum:
+    """Gradients of a finite sum F = (1/n) Σ f_i from a ``_batch_grad(w, idx)`` over row indices:
+    the full gradient uses every row once, a minibatch samples rows with replacement (so it is
+    unbiased for every batch size)."""
+
+    def full_grad(self, w):
+        """∇F(w), shape (chains, d)."""
+        w = check_points(w, self.dim)
+        return self._batch_grad(w, np.broadcast_to(np.arange(self.n), (w.shape[0], self.n)))
+
+    def grad(self, w, rng, batch_size=1):
+        """Minibatch gradient (indices with replacement); exact when ``batch_size`` is None."""
+        w = check_points(w, self.dim)
+        b = check_batch(batch_size)
+        if b is None:
+            return self.full_grad(w)
+        return self._batch_grad(w, check_rng(rng).integers(0, self.n, (w.shape[0], b)))
+
+
+class LeastSquares(_FiniteSum):
     r"""Least squares :math:`F(w) = \frac{1}{2n}\lVert A w - b\rVert^2` with minibatch gradients.
 
     The minibatch gradient :math:`\frac1B\sum_{k} a_{i_k}(a_{i_k}^\top w - b_{i_k})` samples the
@@ -123,24 +142,11 @@ class LeastSquares:
         r = seq_sum(rows * w[:, None, :], axis=2) - self.b[idx]
         return seq_sum(rows * r[:, :, None], axis=1) / idx.shape[1]
 
-    def full_grad(self, w):
-        """∇F(w) = Aᵀ(Aw − b)/n, shape (chains, d)."""
-        w = check_points(w, self.dim)
-        return self._batch_grad(w, np.broadcast_to(np.arange(self.n), (w.shape[0], self.n)))
-
-    def grad(self, w, rng, batch_size=1):
-        """Minibatch gradient (indices with replacement); exact when ``batch_size`` is None."""
-        w = check_points(w, self.dim)
-        b = check_batch(batch_size)
-        if b is None:
-            return self.full_grad(w)
-        return self._batch_grad(w, check_rng(rng).integers(0, self.n, (w.shape[0], b)))
-
     def _numba_spec(self):
         return LEAST_SQUARES, self.A, self.b, np.zeros(1)
 
 
-class LogisticRegression:
+class LogisticRegression(_FiniteSum):
     r"""l2-regularised logistic regression, labels y ∈ {−1, +1}.
 
     .. math:: F(w) = \frac1n\sum_i \log\bigl(1 + e^{-y_i x_i^\top w}\bigr) + \frac{\lambda}{2}\lVert w\rVert^2
@@ -184,19 +190,6 @@ class LogisticRegression:
         e = np.exp(-np.abs(z))
         s = np.where(z >= 0, e / (1.0 + e), 1.0 / (1.0 + e))  # σ(−z), overflow-free
         return seq_sum(rows * (-y * s)[:, :, None], axis=1) / idx.shape[1] + self.l2 * w
-
-    def full_grad(self, w):
-        """∇F(w), shape (chains, d)."""
-        w = check_points(w, self.dim)
-        return self._batch_grad(w, np.broadcast_to(np.arange(self.n), (w.shape[0], self.n)))
-
-    def grad(self, w, rng, batch_size=1):
-        """Minibatch gradient (indices with replacement); exact when ``batch_size`` is None."""
-        w = check_points(w, self.dim)
-        b = check_batch(batch_size)
-        if b is None:
-            return self.full_grad(w)
-        return self._batch_grad(w, check_rng(rng).integers(0, self.n, (w.shape[0], b)))
 
     def _newton(self, iters=50):
         w = np.zeros(self.dim)
