@@ -185,20 +185,14 @@ def run_numba(rule, problem, w, steps, rng, batch, record_every):
 def _sr_step_pcg(w, g, alpha, delta, hi, lo, inc_hi, inc_lo, out):
     for i in range(w.size):
         u, hi, lo = next_double(hi, lo, inc_hi, inc_lo)
-        # the arithmetic of quantizers._kernels.stochastic_round_scalar, inlined with np.floor,
-        # which stays float64 (math.floor returns int64 in numba: a conversion per element)
-        scaled = (w[i] - alpha * g[i]) / delta
-        low = np.floor(scaled)
-        out[i] = delta * (low + (1.0 if u < scaled - low else 0.0))
+        out[i] = stochastic_round_scalar(w[i] - alpha * g[i], delta, u)
     return hi, lo
 
 
 @njit(cache=True)
 def _sr_step_generator(w, g, alpha, delta, rng, out):
     for i in range(w.size):
-        scaled = (w[i] - alpha * g[i]) / delta
-        low = np.floor(scaled)
-        out[i] = delta * (low + (1.0 if rng.random() < scaled - low else 0.0))
+        out[i] = stochastic_round_scalar(w[i] - alpha * g[i], delta, rng.random())
 
 
 def sr_step(w, g, alpha, delta, rng, out):
