@@ -25,6 +25,26 @@ QT_INLINE int32_t tail_dot(const int8_t *a, const int8_t *w, int64_t k0, int64_t
     return s;
 }
 
+/* One chunk of SMLAL/SMLAL2: every (i, j) pair of the tile multiply-accumulates the low and
+ * high halves of its int8 rows into int16 lanes.  Shared by the narrow int16 kernel and the
+ * codebook kernel, which differ only in how va/vw are loaded (plain load vs TBL decode). */
+QT_INLINE void smlal_tile(const int8x16_t *va, const int8x16_t *vw, int mr, int nr,
+                          int16x8_t (*lo)[4], int16x8_t (*hi)[4]) {
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) {
+            lo[i][j] = vmlal_s8(lo[i][j], vget_low_s8(va[i]), vget_low_s8(vw[j]));
+            hi[i][j] = vmlal_high_s8(hi[i][j], va[i], vw[j]);
+        }
+}
+
+/* Widen the int16 lanes of a tile into its int32 accumulators (SADALP twice). */
+QT_INLINE void widen_s16_tile(int mr, int nr, int16x8_t (*lo)[4], int16x8_t (*hi)[4],
+                              int32x4_t (*acc32)[4]) {
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++)
+            acc32[i][j] = vpadalq_s16(vpadalq_s16(acc32[i][j], lo[i][j]), hi[i][j]);
+}
+
 /* MR x NR outputs; MR, NR compile-time at the call sites so the accumulators live in
  * registers: int8 lanes use 4 x 4 tiles (16 accumulators), int16 lanes 2 x 4 (16 lo/hi
  * pairs would not fit 4 x 4). */
@@ -55,15 +75,9 @@ QT_INLINE void narrow_tile(const int8_t *a, const int8_t *w, int64_t K, int64_t 
                 int8x16_t va[4], vw[4];
                 for (int i = 0; i < mr; i++) va[i] = vld1q_s8(a + i * K + 16 * c);
                 for (int j = 0; j < nr; j++) vw[j] = vld1q_s8(w + j * K + 16 * c);
-                for (int i = 0; i < mr; i++)
-                    for (int j = 0; j < nr; j++) {
-                        lo[i][j] = vmlal_s8(lo[i][j], vget_low_s8(va[i]), vget_low_s8(vw[j]));
-                        hi[i][j] = vmlal_high_s8(hi[i][j], va[i], vw[j]);
-                    }
+                smlal_tile(va, vw, mr, nr, lo, hi);
             }
-            for (int i = 0; i < mr; i++)
-                for (int j = 0; j < nr; j++)
-                    acc32[i][j] = vpadalq_s16(vpadalq_s16(acc32[i][j], lo[i][j]), hi[i][j]);
+            widen_s16_tile(mr, nr, lo, hi, acc32);
         }
     }
 }
@@ -119,15 +133,9 @@ QT_INLINE void codebook_tile(const uint8_t *a, const uint8_t *w, int8x16_t ta, i
             int8x16_t va[2], vw[4];
             for (int i = 0; i < mr; i++) va[i] = vqtbl1q_s8(ta, vld1q_u8(a + i * K + 16 * c));
             for (int j = 0; j < nr; j++) vw[j] = vqtbl1q_s8(tw, vld1q_u8(w + j * K + 16 * c));
-            for (int i = 0; i < mr; i++)
-                for (int j = 0; j < nr; j++) {
-                    lo[i][j] = vmlal_s8(lo[i][j], vget_low_s8(va[i]), vget_low_s8(vw[j]));
-                    hi[i][j] = vmlal_high_s8(hi[i][j], va[i], vw[j]);
-                }
+            smlal_tile(va, vw, mr, nr, lo, hi);
         }
-        for (int i = 0; i < mr; i++)
-            for (int j = 0; j < nr; j++)
-                acc32[i][j] = vpadalq_s16(vpadalq_s16(acc32[i][j], lo[i][j]), hi[i][j]);
+        widen_s16_tile(mr, nr, lo, hi, acc32);
     }
 }
 
