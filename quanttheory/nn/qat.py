@@ -195,6 +195,10 @@ def project(net, params):
 def error_rate(net, params, x, y, *, mode="eval", temperature=1.0):
     """Fraction of misclassified rows (ties in the logits go to the lowest class, as argmax)."""
     logits, _ = forward(net, params, x, mode=mode, temperature=temperature)
+    return _misclassified(logits, y)
+
+
+def _misclassified(logits, y):
     return float(np.mean(np.argmax(logits, axis=1) != y))
 
 
@@ -203,8 +207,8 @@ def _snapshot(net, params, data, temperature):
     # only DSQ and QN have a soft map distinct from the deployed one (saves a test-set pass)
     soft = forward(net, params, data.x_test, mode="soft", temperature=temperature)[0] \
         if net.method in layers.SOFT_METHODS else hard
-    row = {"test_error": float(np.mean(np.argmax(hard, axis=1) != data.y_test)),
-           "soft_test_error": float(np.mean(np.argmax(soft, axis=1) != data.y_test)),
+    row = {"test_error": _misclassified(hard, data.y_test),
+           "soft_test_error": _misclassified(soft, data.y_test),
            # relative to the logits' own size, so the gap is comparable across methods and epochs
            "soft_hard_gap": float(np.mean(np.abs(soft - hard)) / max(np.mean(np.abs(hard)), 1e-12))}
     return row | {k: float(v) for k, v in params.items() if "." in k}
