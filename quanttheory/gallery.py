@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from .claims import Claim
+from .claims import Claim, verdict_markdown
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ def _rel(path: Path, base: Path) -> str:
 def _verdicts(claims: list[Claim]) -> str:
     if not claims:
         return "Claims: none from this figure."
-    parts = [f"`{c.id}` {'holds' if c.holds else '**does not hold**'} ({c.measured:.4g} vs {c.threshold})"
+    parts = [f"`{c.id}` ({c.kind}) {verdict_markdown(c.verdict)} ({c.measured:.4g}"
+             + ("" if c.ci is None else f" [{c.ci[0]:.3g}, {c.ci[1]:.3g}]") + f" vs {c.threshold})"
              for c in claims]
     return "Claims: " + "; ".join(parts) + "."
 

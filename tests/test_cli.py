@@ -129,7 +129,7 @@ def test_figures_writes_gallery_ledger_and_readme(toy, tmp_path):
     assert "OLD-CONTENT" in readme.read_text()  # a quick run never touches the README
     gallery = (tmp_path / "figures/quick/README.md").read_text()
     assert "A toy experiment with one claim." in gallery and "Second paragraph" not in gallery
-    assert 'src="toy-cli/toy.png"' in gallery and "**does not hold**" in gallery
+    assert 'src="toy-cli/toy.png"' in gallery and "**fails**" in gallery
     assert json.loads((tmp_path / "figures/quick/claims.json").read_text())[0]["id"] == "toy-1"
     assert "| toy-1 |" in (tmp_path / "figures/quick/claims.md").read_text()
     runs = json.loads((tmp_path / "figures/quick/runs.json").read_text())
