@@ -24,7 +24,7 @@ from .claims import Claim, to_json, to_markdown
 from .gallery import Entry, gallery_markdown, replace_between, summary
 from .sweep import Sweep, discover, get_experiment, process_pool, run_sweep
 
-BENCHES = ("optim", "kernels")
+BENCHES = ("optim", "kernels", "nn")
 
 
 def _sweep_options(p: argparse.ArgumentParser) -> None:

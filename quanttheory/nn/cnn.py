@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _bn_numba, _conv
 from . import _cnn_ops as ops
-from . import _conv
 from ._cnn_fit import accuracy, fit
 from ._cnn_ops import softmax_cross_entropy
 
@@ -201,16 +201,26 @@ class CNN:
         w4 = np.asarray(w).reshape(w.shape[0], w.shape[1], kh, kw)
         h, cache = _conv.conv_forward(h, w4, params.get(f"{name}.b"), self.stride, pad, self.backend)
         tape.append(self._conv_back(i, cache, w.shape, wvjp))
-        if self.batch_norm:
-            h, bcache, (state[f"bn{i}.mean"], state[f"bn{i}.var"]) = ops.bn_forward(
-                h, params[f"bn{i}.gamma"], params[f"bn{i}.beta"], state[f"bn{i}.mean"], state[f"bn{i}.var"],
-                train=train)
-            tape.append(_bn_back(i, bcache))
-        h, mask = ops.relu_forward(h)
-        tape.append(lambda g, _grads, mask=mask: ops.relu_backward(g, mask))
+        h = self._bn_relu(i, params, state, h, train, tape)
         if self.pool and i < len(self.channels) - 1:
             h, pcache = _conv.pool_forward(h, (1, 2) if self.dims == 1 else (2, 2), self.pool)
             tape.append(lambda g, _grads, pcache=pcache: _conv.pool_backward(g, pcache))
+        return h
+
+    def _bn_relu(self, i, params, state, h, train, tape):
+        if self.batch_norm:
+            # numba: one fused BN + ReLU op; numpy: the two reference ops
+            fused = self.backend == "numba"
+            forward, backward = (_bn_numba.bn_relu_forward, _bn_numba.bn_relu_backward) if fused else (
+                ops.bn_forward, ops.bn_backward)
+            h, bcache, (state[f"bn{i}.mean"], state[f"bn{i}.var"]) = forward(
+                h, params[f"bn{i}.gamma"], params[f"bn{i}.beta"], state[f"bn{i}.mean"], state[f"bn{i}.var"],
+                train=train)
+            tape.append(_bn_back(i, bcache, backward))
+            if fused:
+                return h
+        h, mask = ops.relu_forward(h)
+        tape.append(lambda g, _grads, mask=mask: ops.relu_backward(g, mask))
         return h
 
     def _conv_back(self, i, cache, w_shape, wvjp):
@@ -238,9 +248,9 @@ class CNN:
         return grads
 
 
-def _bn_back(i, cache):
+def _bn_back(i, cache, backward):
     def back(g, grads):
-        dx, grads[f"bn{i}.gamma"], grads[f"bn{i}.beta"] = ops.bn_backward(g, cache)
+        dx, grads[f"bn{i}.gamma"], grads[f"bn{i}.beta"] = backward(g, cache)
         return dx
     return back
 

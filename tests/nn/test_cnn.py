@@ -159,10 +159,11 @@ def _net_loss(net, params, state, x, y, train, wq=None, aq=None):
     return loss, tape, dlogits
 
 
+@pytest.mark.parametrize("backend", _conv.BACKENDS)
 @pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("name", list(NETS))
-def test_network_backward_matches_fd_for_every_parameter(name, train, rng):
-    net = cnn.CNN(**NETS[name], backend="numpy")
+def test_network_backward_matches_fd_for_every_parameter(name, train, backend, rng):
+    net = cnn.CNN(**NETS[name], backend=backend)
     params = net.init(rng)
     state = {k: v + rng.random(v.shape) * 0.5 for k, v in net.init_state().items()}
     x = rng.standard_normal((5, *net.in_shape))
