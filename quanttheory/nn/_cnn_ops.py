@@ -63,7 +63,7 @@ def bn_backward(dy, cache):
 def relu_forward(x):
     """``max(x, 0)``; the cache is the mask ``x > 0`` (the subgradient at 0 is taken as 0)."""
     mask = x > 0
-    return x * mask, mask
+    return np.maximum(x, 0.0), mask
 
 
 def relu_backward(dy, mask):

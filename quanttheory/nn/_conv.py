@@ -33,7 +33,10 @@ def out_size(size, kernel, stride, pad):
 def _pad(x, ph, pw):
     if ph == 0 and pw == 0:
         return x
-    return np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+    n, h, w, c = x.shape
+    xp = np.zeros((n, h + 2 * ph, w + 2 * pw, c))  # np.pad costs more than the copy itself here
+    xp[:, ph : ph + h, pw : pw + w] = x
+    return xp
 
 
 def im2col(xp, kh, kw, stride, backend="numpy"):

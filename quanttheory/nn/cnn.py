@@ -64,7 +64,11 @@ class CNN:
         2-wide (2 × 2) pooling after every block except the last.
     head : "gap" or "flatten"
     backend : "numba" or "numpy"
-        Who does im2col/col2im (the GEMMs are BLAS either way).
+        Who does im2col/col2im and BN + ReLU (the GEMMs are BLAS either way).
+    init : "he" or "torch"
+        "he": conv weights N(0, 2/fan_in), dense N(0, 1/fan_in), zero biases. "torch": PyTorch's
+        ``Conv1d``/``Conv2d``/``Linear`` defaults, weights and biases U(±1/√fan_in) (the
+        MNIST-1D reference CNN was trained from these [4]_).
     """
 
     in_shape: tuple
@@ -77,6 +81,7 @@ class CNN:
     pool: str | None = None
     head: str = "gap"
     backend: str = "numba"
+    init_scheme: str = "he"
 
     def __post_init__(self):
         if len(self.in_shape) not in (2, 3) or min(self.in_shape) < 1:
@@ -90,6 +95,8 @@ class CNN:
         if self.pool not in (None, "max", "avg") or self.head not in ("gap", "flatten"):
             raise ValueError(f"pool={self.pool!r} (valid: None, 'max', 'avg'), head={self.head!r} "
                              "(valid: 'gap', 'flatten')")
+        if self.init_scheme not in ("he", "torch"):
+            raise ValueError(f"init_scheme={self.init_scheme!r}; valid: 'he', 'torch'")
         if self.backend not in _conv.BACKENDS:
             raise ValueError(f"backend={self.backend!r}; valid: {_conv.BACKENDS}")
         if self.padding != "same" and not (isinstance(self.padding, int) and self.padding >= 0):
@@ -131,23 +138,28 @@ class CNN:
                     raise ValueError(f"pooling after block {i} leaves an empty map; use fewer blocks or pool=None")
         return h, w, self.channels[-1]
 
+    def _draw(self, rng, shape, fan_in, gain):
+        if self.init_scheme == "torch":
+            return rng.uniform(-1.0, 1.0, shape) / np.sqrt(fan_in)
+        return rng.standard_normal(shape) * np.sqrt(gain / fan_in) if gain else np.zeros(shape)
+
     def init(self, rng):
-        """He-normal conv weights (std √(2/fan_in)), dense weights N(0, 1/fan_in), zero biases, BN γ=1, β=0."""
+        """Parameters drawn per ``init_scheme`` (layer by layer, weight then bias); BN γ = 1, β = 0."""
         params = {}
         c_in = self.in_shape[0]
         for i, c_out in enumerate(self.channels):
             (kh, kw), _ = self._geometry(i)
             shape = (c_out, c_in, kw) if self.dims == 1 else (c_out, c_in, kh, kw)
-            params[f"conv{i}.w"] = rng.standard_normal(shape) * np.sqrt(2.0 / (c_in * kh * kw))
+            params[f"conv{i}.w"] = self._draw(rng, shape, c_in * kh * kw, 2.0)
             if self.batch_norm:
                 params[f"bn{i}.gamma"], params[f"bn{i}.beta"] = np.ones(c_out), np.zeros(c_out)
             else:
-                params[f"conv{i}.b"] = np.zeros(c_out)
+                params[f"conv{i}.b"] = self._draw(rng, (c_out,), c_in * kh * kw, 0.0)
             c_in = c_out
         h, w, c = self.feature_shape
         features = c if self.head == "gap" else h * w * c
-        params["dense.w"] = rng.standard_normal((features, self.n_classes)) / np.sqrt(features)
-        params["dense.b"] = np.zeros(self.n_classes)
+        params["dense.w"] = self._draw(rng, (features, self.n_classes), features, 1.0)
+        params["dense.b"] = self._draw(rng, (self.n_classes,), features, 0.0)
         return params
 
     def init_state(self):
