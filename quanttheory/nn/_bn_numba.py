@@ -52,13 +52,15 @@ def _backward(g, y, xhat, gamma, inv_std, train, dx):  # pragma: no cover - comp
             if y[i, k] > 0.0:
                 dbeta[k] += g[i, k]
                 dgamma[k] += g[i, k] * xhat[i, k]
+    # per-channel factor computed once, in the reference's operation order
+    coef = gamma * inv_std / m if train else gamma * inv_std
     for i in range(m):
         for k in range(c):
             gm = g[i, k] if y[i, k] > 0.0 else 0.0
             if train:
-                dx[i, k] = gamma[k] * inv_std[k] / m * (m * gm - dbeta[k] - xhat[i, k] * dgamma[k])
+                dx[i, k] = coef[k] * (m * gm - dbeta[k] - xhat[i, k] * dgamma[k])
             else:
-                dx[i, k] = gamma[k] * inv_std[k] * gm
+                dx[i, k] = gm * coef[k]
     return dgamma, dbeta
 
 
