@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -39,7 +40,7 @@ def _best(fn, repeats):
         wall, cpu = min(wall, time.perf_counter() - w0), min(cpu, time.process_time() - c0)
     return wall, cpu
 
-MODELS = {
+MODELS: dict[str, dict[str, Any]] = {
     "mnist1d": dict(in_shape=(1, 40), channels=(32, 32, 32), kernel=5, n_classes=10),
     "mnist5k": dict(in_shape=(1, 28, 28), channels=(16, 32, 32), kernel=3, n_classes=10, pool="max"),
 }
