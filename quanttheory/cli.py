@@ -104,12 +104,26 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def _run_many(modules: list[ModuleType], args: argparse.Namespace, outdir: Path | None) -> list[Entry]:
+def _committed(module: ModuleType, outdir: Path | None) -> Entry:
+    """Entry of an ``EXPLICIT_ONLY`` experiment (e.g. qat-study, ~1 h) from its committed results:
+    ``figures``/``claims`` redraw it and take its ledger rows without rerunning it."""
+    results = module.committed_results()
+    figures = list(module.plot(results, _mkdir(outdir / module.NAME))) if outdir and results else []
+    return Entry(module.NAME, module.PAPER, summary(module), [Path(f) for f in figures],
+                 list(module.claims(results)) if results else [], len(results), 0.0)
+
+
+def _run_many(modules: list[ModuleType], args: argparse.Namespace, outdir: Path | None,
+              run_explicit: bool = False) -> list[Entry]:
     """Run each module; a failure is reported and recorded, and the others still run.
 
     One process pool serves every module (starting spawn workers costs seconds each time).
+    ``EXPLICIT_ONLY`` modules are run only when named (``run_explicit``, ``quanttheory run NAME``);
+    otherwise their committed results are used.
     """
     entries = []
+    explicit = [] if run_explicit else [m for m in modules if getattr(m, "EXPLICIT_ONLY", False)]
+    modules = [m for m in modules if m not in explicit]
     with ExitStack() as stack:
         pool = stack.enter_context(process_pool(args.jobs)) if _executor(args) == "processes" else None
         for module in modules:
@@ -119,12 +133,12 @@ def _run_many(modules: list[ModuleType], args: argparse.Namespace, outdir: Path 
                 traceback.print_exc()
                 print(f"error: experiment {module.NAME} failed: {err!r}", file=sys.stderr)
                 entries.append(Entry(module.NAME, module.PAPER, summary(module), error=repr(err)))
-    return entries
+    return entries + [_committed(m, outdir) for m in explicit if hasattr(m, "committed_results")]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     modules = [get_experiment(n) for n in args.names]
-    entries = _run_many(modules, args, _outdir(args))
+    entries = _run_many(modules, args, _outdir(args), run_explicit=True)
     for e in entries:
         for f in e.figures:
             print(f)
