@@ -1,26 +1,28 @@
 """Float Adam, BC-, Big SR-, SR- and R-Adam on MNIST-1D with binary hidden layers: Li et al.
 2017 Table 1 (test error) and Figs. 4–5 (exploration), with paired seeds.
 
-Stage: MNIST-1D (Greydanus 2020; ``nn.data.mnist1d``, generated from the built-in templates, 4000 train /
-1000 test, generation seed drawn from the point's Generator, no download). Network: an MLP
+Stage: MNIST-1D (Greydanus 2020; ``nn.data.mnist1d``, generated from the built-in templates,
+4000 train / 1000 test, generation seed drawn from the point's Generator, no download). Network: an MLP
 40 → 128 (float) → 128 → 128 (two **binary** layers, ±1 weights, scale 1/√128) → 10 (float),
 ReLU; first and last layer float as in the paper. (An MLP, not a binary CNN: a binary CNN costs
 ~10× more per epoch and would not fit the 4-minute budget with 5 methods × 5 seeds.)
 
-Recipe (paper §6, [recalled] where the paper's numbers are not quoted): Adam on every layer,
-one step-size decay ×0.1 at 2/3 of the run, "Big SR-ADAM" = SR-ADAM with an 8× larger
-minibatch for the **same epochs** (fewer steps), binary buffers initialised uniform in [−1, 1]
-(BC clips them there), SR/R start from their signs. One grid point is one **replicate**: it
-trains all five methods from the same data, initial weights and minibatch order (pairing, see
-``nn.mlp.pair_streams`` and /work/wt/notes/pairing.md); each method has its own draws.
+Recipe (paper §6, [recalled] where the paper's numbers are not quoted): Adam on every layer
+(binary layers 0.01, float layers 0.003), batch 50, 30 epochs, one ×0.1 decay at epoch 20,
+"Big SR-ADAM" = SR-ADAM with an 8× larger minibatch for the **same epochs** (fewer steps),
+binary buffers initialised uniform in [−1, 1] (BC clips them there), SR/R start from their
+signs. One grid point is one **replicate**: it trains all five methods from the same data,
+initial weights and minibatch order (pairing, see ``nn.mlp.pair_streams``); each method has
+its own draws.
 
 Measurements (binary layers only): % of weights whose sign differs from the initial sign
 (Fig. 4), % whose sign differs from the previous epoch's end (Fig. 5, "flips per epoch").
-Full mode adds three ablation runs per replicate (same data, init and order): SR-ADAM with a
+Full mode adds one ablation point per replicate (its own data draw; its five runs share data,
+init and order): a paired SR-ADAM reference, SR-ADAM with a
 ×0.5 instead of ×0.1 decay (if SR's flip rate is linear in the step size, the Markov-chain view
 of §4, its after/before ratio follows the decay factor), SR-ADAM and BC-ADAM at half the
 binary-layer step size (how the Fig. 4 fractions scale with α), and Big SR-ADAM for 8× the
-epochs (the same number of steps as SR-ADAM) next to a paired SR-ADAM reference.
+epochs (the same number of steps as SR-ADAM).
 """
 
 from __future__ import annotations
