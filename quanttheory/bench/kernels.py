@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import kernels as qk
-from .. import packing as pk
-from .._kernels_aarch64 import SOURCE_DIR, build_driver, count_instructions, missing_tools
+from ..kernels import packing as pk
+from ..kernels.qemu import SOURCE_DIR, build_driver, count_instructions, missing_tools
 from . import best_time
 
 QEMU_KERNELS = {  # driver name → description

@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from quanttheory._kernels_aarch64 import count_instructions
 from quanttheory.bench import kernels as bench
+from quanttheory.kernels.qemu import count_instructions
 
 
 def test_host_bench_smoke(capsys):
