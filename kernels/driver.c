@@ -113,7 +113,9 @@ static int bench_call(const char *name, bench_buf *b) {
     else if (!strcmp(name, "bgemm")) {
         qt_pack_signs((const int8_t *)b->src, M, K, kb, b->a);
         qt_bgemm(b->a, b->w, M, kb, &p);
-    } else if (!strcmp(name, "bgemm_bits")) p.mode = 2, qt_bgemm(b->a, b->w, M, kb, &p);
+    } else if (!strcmp(name, "bgemm_i32")) qt_bgemm(b->a, b->w, M, kb, &p);
+    else if (!strcmp(name, "pack_signs")) qt_pack_signs((const int8_t *)b->src, M, K, kb, b->a);
+    else if (!strcmp(name, "bgemm_bits")) p.mode = 2, qt_bgemm(b->a, b->w, M, kb, &p);
     else if (!strcmp(name, "bgemm_float")) p.mode = 1, qt_bgemm(b->a, b->w, M, kb, &p);
     else if (!strncmp(name, "bs", 2) && strlen(name) == 4) {
         const int64_t ba = name[2] - '0', bw = name[3] - '0';

@@ -149,8 +149,9 @@ def limit_cases():
                    np.array([[16 * chunks * int(ta[0]) * int(tw[0])]]))
     # popcount lanes: u16 widened every 1023 chunks (8 x 4 kernel) / 4095 chunks (v1, bit-serial);
     # all bits differing / all planes one
-    for kind, chunks in (("binary", 1023), ("binary", 1024), ("binary_v1", 4095), ("binary_v1", 4096)):
-        k = 128 * chunks
+    # (+ a 32-bit tail counted as the first chunk of the first widening block: 1 + 1022 + 1)
+    for kind, k in (("binary", 128 * 1023), ("binary", 128 * 1024), ("binary", 128 * 1023 + 1),
+                    ("binary", 128 * 1023 + 64), ("binary_v1", 128 * 4095), ("binary_v1", 128 * 4096)):
         (m, n) = (9, 5) if kind == "binary" else (4, 4)  # the 8 x 4 tile plus one edge row/column
         ones = -np.ones((m, k), dtype=np.int8)
         yield Case(kind, pk.pack_signs(ones), pk.pack_signs(-ones[:n]), {"k": k}), np.full((m, n), -k)
