@@ -27,6 +27,7 @@ AArch64 under qemu: :mod:`quanttheory.kernels.qemu`.
 
 from ._lib import backend
 from .binary import binary_gemm, binary_gemm_bits, binary_gemm_float, sign_thresholds
+from .deploy import QATMLP, BinaryMLP, deploy
 from .int8 import decode_rows, dotprod_available, int8_gemm, pack_bitplanes_c, pack_signs_c, pad_rows
 from .lowbit import (
     bitserial_gemm,
@@ -39,8 +40,8 @@ from .lowbit import (
 )
 
 __all__ = [
-    "backend", "binary_gemm", "binary_gemm_bits", "binary_gemm_float", "bitserial_gemm",
-    "codebook_flush_limit", "codebook_gemm", "codebook_grid", "decode_rows", "dotprod_available",
+    "BinaryMLP", "QATMLP", "backend", "binary_gemm", "binary_gemm_bits", "binary_gemm_float", "bitserial_gemm",
+    "codebook_flush_limit", "codebook_gemm", "codebook_grid", "decode_rows", "deploy", "dotprod_available",
     "int8_gemm", "narrow_flush_limit", "narrow_gemm", "pack_bitplanes_c", "pack_signs_c", "pad_rows",
     "sign_thresholds", "uniform_matmul",
 ]
