@@ -21,7 +21,7 @@ SIMDE_HELP = ("SIMDe headers (simde/arm/neon.h) not found: the kernels need them
               "Install the PyPI package `simde-py` (a build requirement; `pip install simde-py`) or the "
               "Debian package `libsimde-dev` (`apt-get install libsimde-dev`).")
 KERNEL_SOURCES = ("qt_module.c", "qt_popcount.c", "qt_bytes.c", "qt_scalar.c", "qt_sdot.c", "qt_binary.c",
-                  "qt_pack.c")
+                  "qt_pack.c", "qt_shiftadd.c")
 X86_FLAGS = (["-march=x86-64-v2"], ["-mssse3", "-msse4.2", "-mpopcnt"])
 
 

@@ -14,6 +14,8 @@
  *                                        N4 int32 sign, N4 int32 thr; out: int32 (mode 0),
  *                                        float bits (mode 1), 0/1 per output (mode 2)
  *                           6 sdot       p1 = kp              a: M*kp, w: N*kp int8
+ *                           7 shiftadd                        a: M*K, w: e1, e2, sg (3 x N*K
+ *                                                             int16), negc (N int32)
  *   driver bench NAME M N K SKIP
  *                         deterministic inputs, one call of kernel NAME (see bench_call),
  *                         activation packing included where the kernel needs one; SKIP = 1
@@ -61,6 +63,7 @@ static void run_record(const int64_t h[8], FILE *in, FILE *out) {
     else if (kind == 3 || kind == 4) na = M * K, nw = N * K;
     else if (kind == 5) na = M * h[4], nw = N * h[4];
     else if (kind == 6) na = M * h[4], nw = N * h[4];
+    else if (kind == 7) na = M * K, nw = 3 * N * K * 2 + 4 * N;
     else { fprintf(stderr, "driver: unknown kind %lld\n", (long long)kind); exit(2); }
     uint8_t *a = xread(in, na), *w = xread(in, nw);
     int8_t *ta = kind == 4 ? xread(in, 16) : NULL, *tw = kind == 4 ? xread(in, 16) : NULL;
@@ -83,6 +86,11 @@ static void run_record(const int64_t h[8], FILE *in, FILE *out) {
             (twin ? qt_codebook_gemm_ref : qt_codebook_gemm)(a, w, ta, tw, M, N, K, h[4], dst);
         if (kind == 6)
             (twin ? qt_sdot_gemm_ref : qt_sdot_gemm)((int8_t *)a, (int8_t *)w, M, N, h[4], dst);
+        if (kind == 7) {
+            const int16_t *e1 = (const int16_t *)w, *e2 = e1 + N * K, *sg = e2 + N * K;
+            (twin ? qt_shiftadd_gemm_ref : qt_shiftadd_gemm)(a, e1, e2, sg, (const int32_t *)(sg + N * K),
+                                                             M, N, K, dst);
+        }
     }
     fwrite(o, sizeof(int32_t), 2 * M * N, out);
     free(a), free(w), free(ta), free(tw), free(o);
@@ -96,7 +104,8 @@ void f32_neon(const float *ap, const float *bp, int64_t M, int64_t N, int64_t K,
 typedef struct {
     int64_t M, N, K, kb, kp, k4;
     uint8_t *a, *w, *src, *tmp;
-    int32_t *o;
+    int16_t *e; /* shift-add weights: e1, e2, sign (3 x N x K), set up outside the count */
+    int32_t *o, *negc;
     float *fo;
 } bench_buf;
 
@@ -141,7 +150,8 @@ static int bench_call(const char *name, bench_buf *b) {
 }
 
 static int bench(const char *name, int64_t M, int64_t N, int64_t K, int skip) {
-    bench_buf b = {M, N, K, (K + 127) / 128 * 16, (K + 15) / 16 * 16, (K + 3) / 4 * 4};
+    bench_buf b = {M, N, K, (K + 127) / 128 * 16, (K + 15) / 16 * 16, (K + 3) / 4 * 4, 0, 0, 0, 0, 0, 0,
+                   0, 0};
     const int64_t rows = M > N ? M : N, per_row = 4 * (b.k4 > 4 * b.kb ? b.k4 : 4 * b.kb);
     b.a = malloc(rows * per_row), b.w = malloc(rows * per_row);
     b.src = malloc(rows * per_row), b.tmp = calloc(rows * per_row, 1);
@@ -152,11 +162,15 @@ static int bench(const char *name, int64_t M, int64_t N, int64_t K, int skip) {
         b.src[i] = (uint8_t)(s >> 8) & 1;
     }
     b.o = calloc(M * N, sizeof(int32_t)), b.fo = calloc(M * N, sizeof(float));
+    b.e = malloc(3 * N * K * sizeof(int16_t)), b.negc = calloc(N, sizeof(int32_t));
+    for (int64_t i = 0; i < 3 * N * K; i++) /* valid: e1 in {0, 1}, e2 absent, sign {0, -1} */
+        b.e[i] = i < N * K ? (int16_t)(b.w[i % (rows * per_row)] & 1)
+                 : i < 2 * N * K ? -16 : (int16_t)-(b.a[i % (rows * per_row)] & 1);
     int rc = skip ? 0 : bench_call(name, &b);
     if (rc == 3) fprintf(stderr, "driver: %s needs M and N multiples of 8\n", name);
     else if (rc) fprintf(stderr, "driver: unknown bench kernel %s\n", name);
     else printf("%s %s checksum %d\n", qt_backend(), name, b.o[0] + b.o[M * N - 1] + (int)b.fo[0]);
-    free(b.a), free(b.w), free(b.src), free(b.tmp), free(b.o), free(b.fo);
+    free(b.a), free(b.w), free(b.src), free(b.tmp), free(b.o), free(b.fo), free(b.e), free(b.negc);
     return rc;
 }
 

@@ -93,4 +93,12 @@ void qt_decode_rows(const uint8_t *src, int64_t rows, int64_t K, int64_t kp, con
 void qt_pack_signs(const int8_t *src, int64_t rows, int64_t K, int64_t kb, uint8_t *dst);
 void qt_pack_planes(const uint8_t *src, int64_t rows, int64_t K, int64_t kb, int64_t bits,
                     uint8_t *dst);
+
+/* APoT shift-add GEMM (qt_shiftadd.c): w = (sg ? -1 : 1) * (2^e1 + 2^e2), e = -16 for an
+ * absent term, e in [-16, 14]; weights int16 (N x K) each; sg in {0, -1}. */
+void qt_shiftadd_gemm(const uint8_t *a, const int16_t *e1, const int16_t *e2, const int16_t *sg,
+                      const int32_t *negc, int64_t M, int64_t N, int64_t K, int32_t *out);
+void qt_shiftadd_gemm_ref(const uint8_t *a, const int16_t *e1, const int16_t *e2,
+                          const int16_t *sg, const int32_t *negc, int64_t M, int64_t N, int64_t K,
+                          int32_t *out);
 #endif

@@ -42,6 +42,7 @@ QEMU_KERNELS = {
     "narrow4_16": ("DSQ narrow 4-bit, int16 lanes", "none (byte codes)"),
     "codebook": ("codebook 4-bit, TBL + SMLAL", "none (indices)"),
     "codebook_sdot": ("codebook 4-bit, decode once + SDOT", "TBL decode of activations"),
+    "shiftadd": ("APoT W4A4 shift-add (SSHL, no multiply)", "none (codes; weights pre-decomposed)"),
     "sdot": ("baseline: int8 SDOT 4×4 (also narrow codes)", "zero-padded int8 rows"),
     "f32_neon": ("baseline: float32 NEON 8×8 FMLA", "activation panel packing"),
     "f32_naive": ("baseline: float32 naive i-k-j, gcc -O3", "none"),

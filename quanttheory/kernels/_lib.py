@@ -28,6 +28,7 @@ def _lib() -> ctypes.CDLL:
         "binary_gemm": [_P, _P, _I, _I, _I, _I, _P],
         "bgemm": [_P, _P, _I, _I, _P],
         "sdot_gemm": [_P, _P, _I, _I, _I, _P],
+        "shiftadd_gemm": [_P, _P, _P, _P, _P, _I, _I, _I, _P],
         "bitserial_gemm": [_P, _P, _I, _I, _I, _I, _I, _P],
         "narrow_gemm": [_P, _P, _I, _I, _I, _I, _I, _P],
         "codebook_gemm": [_P, _P, _P, _P, _I, _I, _I, _I, _P],

@@ -17,17 +17,18 @@ import numpy as np
 
 from .. import kernels as qk
 from ._lib import _fn
+from .apot import shift_pack, shiftadd_gemm
 from .packing import unpack_signs
 
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "kernels"
 C_SOURCES = ("driver.c", "qt_popcount.c", "qt_bytes.c", "qt_scalar.c", "qt_binary.c", "qt_sdot.c",
-             "qt_pack.c", "qt_baselines.c")
+             "qt_pack.c", "qt_baselines.c", "qt_shiftadd.c")
 #: the SDOT kernels (and only they) are built for ARMv8.2-A with the dot-product extension
 SOURCE_FLAGS = {"qt_sdot.c": ["-march=armv8.2-a+dotprod"]}
 DEBIAN_PACKAGES = {"aarch64-linux-gnu-gcc": "gcc-aarch64-linux-gnu",
                    "aarch64-linux-gnu-g++": "g++-aarch64-linux-gnu",
                    "qemu-aarch64": "qemu-user"}
-_KINDS = {"binary_v1": 1, "bitserial": 2, "narrow": 3, "codebook": 4, "binary": 5, "sdot": 6}
+_KINDS = {"binary_v1": 1, "bitserial": 2, "narrow": 3, "codebook": 4, "binary": 5, "sdot": 6, "shiftadd": 7}
 
 
 class Case(NamedTuple):
@@ -78,6 +79,8 @@ def call(case: Case, *, scalar: bool = False) -> np.ndarray:
         return out
     if case.kind == "sdot":
         return qk.int8_gemm(case.a, case.w, scalar=scalar)
+    if case.kind == "shiftadd":
+        return shiftadd_gemm(case.a, shift_pack(case.w, p["table"]), bits_a=p["bits_a"], scalar=scalar)
     if case.kind == "bitserial":
         return qk.bitserial_gemm(case.a, case.w, scalar=scalar)
     if case.kind == "narrow":
@@ -118,6 +121,11 @@ def _record(case: Case) -> bytes:
         m, n, k, extra = a.shape[0], w.shape[0], p["k"], (a.shape[1], p.get("mode", 0), 0)
     elif case.kind == "sdot":
         m, n, k, extra = a.shape[0], w.shape[0], a.shape[1], (a.shape[1], 0, 0)
+    elif case.kind == "shiftadd":
+        m, n, k, extra = a.shape[0], w.shape[0], a.shape[1], (0, 0, 0)
+        sp = shift_pack(w, p["table"])
+        w = np.concatenate([sp["e1"].ravel(), sp["e2"].ravel(), sp["sg"].ravel()]).view(np.uint8)
+        w = np.concatenate([w, sp["negc"].view(np.uint8)])
     elif case.kind == "bitserial":
         m, n, k, extra = a.shape[1], w.shape[1], 8 * a.shape[2], (a.shape[2], a.shape[0], w.shape[0])
     elif case.kind == "narrow":

@@ -124,6 +124,19 @@ def codebook_cases(rng):
             yield Case("codebook", ia, iw, {"table_a": ta, "table_w": tw}), expected
 
 
+def shiftadd_cases(rng):
+    """APoT shift-add: the 4-bit APoT grid (levels ±(2^e1 + 2^e2)) and a larger one, 4-bit codes."""
+    tables = (np.array([-10, -8, -6, -4, -3, -2, -1, 0, 1, 2, 3, 4, 6, 8, 10], np.int8),
+              np.array([-128, -96, 65, 0, 127 - 63, 1], np.int8))
+    for i, k in enumerate(KS):
+        for j, (m, n) in enumerate(SHAPES + BIG_SHAPES[:1]):
+            t = tables[(i + j) % 2]
+            a = _values(rng, (m, k), 0, 15, PATTERNS[(i + j) % 4]).astype(np.uint8)  # 15 * 128 fits int16
+            w = rng.integers(0, t.size, (n, k)).astype(np.uint8)
+            yield (Case("shiftadd", a, w, {"table": t, "bits_a": 4}),
+                   a.astype(np.int64) @ t.astype(np.int64)[w].T)
+
+
 def limit_cases():
     """Worst-case codes at the flush limit and at limit + 1 chunks (flushing once more).
 
@@ -166,6 +179,7 @@ def limit_cases():
 
 def all_cases(seed: int = 20171204):
     rng = np.random.default_rng(seed)
-    for gen in (binary_cases, binary_fused_cases, bitserial_cases, narrow_cases, codebook_cases, sdot_cases):
+    for gen in (binary_cases, binary_fused_cases, bitserial_cases, narrow_cases, codebook_cases, sdot_cases,
+                shiftadd_cases):
         yield from gen(rng)
     yield from limit_cases()

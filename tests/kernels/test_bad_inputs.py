@@ -5,6 +5,7 @@ import pytest
 
 from quanttheory import kernels as qk
 from quanttheory import packing as pk
+from quanttheory.kernels.apot import shift_pack, shiftadd_gemm
 
 A = pk.pack_signs(np.ones((2, 130)))
 P2 = pk.pack_bitplanes(np.ones((2, 130), dtype=np.int64), 2)
@@ -80,6 +81,11 @@ P130 = pk.pack_bitplanes(np.where(NEG_LAST < 0, 1, 0), 1)
         (lambda: qk.int8_gemm(C.astype(np.uint8), C), TypeError, "dtype int8"),
         (lambda: qk.codebook_gemm(IX, IX, T, T, method="lut"), ValueError, "method must be 'tbl' or 'sdot'"),
         (lambda: qk.decode_rows(IX + 8, T), ValueError, "indices < len"),
+        # APoT shift-add
+        (lambda: shift_pack(IX, np.array([0, 7], np.int8)), ValueError,
+         r"table\[1\] = 7 is not a sum of at most two"),
+        (lambda: shiftadd_gemm(IX + 16, shift_pack(IX, T[:5])), ValueError, "codes < 2\\*\\*bits_a"),
+        (lambda: shift_pack(IX + 5, T[:5]), ValueError, "indices must be < len"),
         # too-large K
         (lambda: qk.binary_gemm(A, A, 2**31), ValueError, "k <= 2147483647"),
         (lambda: qk.codebook_gemm(np.zeros((1, 131072), np.uint8), np.zeros((1, 131072), np.uint8),

@@ -28,7 +28,7 @@ def test_backend():
 
 
 @pytest.mark.parametrize("scalar", [False, True], ids=["simd", "scalar"])
-@pytest.mark.parametrize("kind", ["binary", "binary_v1", "bitserial", "narrow", "codebook", "sdot"])
+@pytest.mark.parametrize("kind", ["binary", "binary_v1", "bitserial", "narrow", "codebook", "sdot", "shiftadd"])
 def test_kernel_equals_int64_numpy(kind, scalar):
     checked = 0
     for case, expected in CASES:

@@ -16,7 +16,8 @@ from .cases import all_cases
 pytestmark = [pytest.mark.slow, pytest.mark.sanitizers]
 
 BENCH_KERNELS = ("binary_v1", "bgemm", "bgemm_bits", "bgemm_float", "bs11", "bs22", "bs44", "narrow2_8",
-                 "narrow2_16", "narrow4_16", "codebook", "sdot", "codebook_sdot", "f32_naive", "f32_neon")
+                 "narrow2_16", "narrow4_16", "codebook", "sdot", "codebook_sdot", "shiftadd", "f32_naive",
+                 "f32_neon")
 
 
 def _simde_include() -> str:
