@@ -140,6 +140,8 @@ static int bench_call(const char *name, bench_buf *b) {
     } else if (!strcmp(name, "codebook_sdot")) {
         qt_decode_rows(b->src, M, K, kp, t, (int8_t *)b->tmp);
         qt_sdot_gemm((const int8_t *)b->tmp, (const int8_t *)b->w, M, N, kp, b->o);
+    } else if (!strcmp(name, "shiftadd")) {
+        qt_shiftadd_gemm(b->src, b->e, b->e + N * K, b->e + 2 * N * K, b->negc, M, N, K, b->o);
     } else if (!strcmp(name, "f32_naive")) f32_naive((float *)b->src, (float *)b->w, M, N, K, b->fo);
     else if (!strcmp(name, "f32_neon")) {
         if (M % 8 || N % 8) return 3; /* 8 x 8 tiles only */
