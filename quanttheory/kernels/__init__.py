@@ -38,6 +38,7 @@ from .lowbit import (
     codebook_grid,
     narrow_flush_limit,
     narrow_gemm,
+    prefer_bitserial,
     uniform_matmul,
 )
 
@@ -45,5 +46,6 @@ __all__ = [
     "BinaryMLP", "QATMLP", "backend", "binary_gemm", "binary_gemm_bits", "binary_gemm_float", "bitserial_gemm",
     "codebook_flush_limit", "codebook_gemm", "codebook_grid", "decode_rows", "deploy", "dotprod_available",
     "int8_gemm", "narrow_flush_limit", "narrow_gemm", "pack_bitplanes_c", "pack_signs_c", "pad_rows",
+    "prefer_bitserial",
     "shift_decompose", "shift_pack", "shiftadd_gemm", "sign_thresholds", "uniform_matmul",
 ]

@@ -47,6 +47,20 @@ def bitserial_gemm(a, w, k: int | None = None, *, scalar: bool = False) -> np.nd
     return out
 
 
+#: Measured under qemu-aarch64 (64x64, K = 1024 and 129, packing included): one bit-plane pair
+#: of the bit-serial kernel costs ~7.3 instructions per output per 128-bit chunk (W1A1: 17.5
+#: MACs/instr), the SDOT kernel ~1.8 per output per 16-byte chunk (8.8 MACs/instr); the ratio
+#: of the two is this constant. W1A2/W2A1 at K = 1024: 10.1-10.5 vs SDOT 8.8; W2A2: 5.9.
+BITSERIAL_VS_SDOT_CHUNK_COST = 4
+
+
+def prefer_bitserial(bits_a: int, bits_w: int, k: int) -> bool:
+    """Whether the bit-serial GEMM is expected to execute fewer instructions than SDOT int8:
+    ``4·bits_a·bits_w·ceil(K/128) <= ceil(K/16)`` (W1A1 at K >= 129, W1A2 from K = 1024 on;
+    never for W2A2 or wider, whatever K)."""
+    return BITSERIAL_VS_SDOT_CHUNK_COST * bits_a * bits_w * -(-k // 128) <= -(-k // 16)
+
+
 def uniform_matmul(a_codes, w_codes, *, bits_a: int, bits_w: int, zero_a: int = 0,
                    zero_w: int = 0, method: str = "auto", scalar: bool = False) -> np.ndarray:
     r"""Exact :math:`\sum_k (u^a_{mk} - z_a)(u^w_{nk} - z_w)` via :func:`bitserial_gemm`.
@@ -64,8 +78,8 @@ def uniform_matmul(a_codes, w_codes, *, bits_a: int, bits_w: int, zero_a: int = 
     zero_a, zero_w : int
         Zero points (``int``; floats and bools are rejected, not truncated).
     method : {"auto", "bitserial", "int8"}
-        "auto" takes the bit-serial kernel for bits_a·bits_w < 6 and the SDOT int8 kernel
-        otherwise (bit-serial costs ≈ 3·bits_a·bits_w instructions per 128 MACs; SDOT ≈ 12).
+        "auto" takes the bit-serial kernel when :func:`prefer_bitserial` says it executes
+        fewer AArch64 instructions than the SDOT int8 kernel, else SDOT.
 
     Returns
     -------
@@ -81,7 +95,7 @@ def uniform_matmul(a_codes, w_codes, *, bits_a: int, bits_w: int, zero_a: int = 
     if ua.shape[1] != uw.shape[1]:
         raise ValueError(f"a_codes and w_codes need the same K; got {ua.shape} and {uw.shape}")
     k = ua.shape[1]
-    if method == "int8" or (method == "auto" and bits_a * bits_w >= 6):
+    if method == "int8" or (method == "auto" and not prefer_bitserial(bits_a, bits_w, k)):
         from .int8 import int8_gemm
 
         acc = int8_gemm(ua.astype(np.int8), uw.astype(np.int8), scalar=scalar).astype(np.int64)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from quanttheory import optim
-from quanttheory.kernels import deploy
+from quanttheory.kernels import deploy, uniform_matmul
 from quanttheory.kernels.deploy import QATMLP, BinaryMLP, int8_codes, uniform_codes
 from quanttheory.nn import data as nn_data
 from quanttheory.nn import mlp, qat
@@ -55,7 +55,7 @@ def test_binary_mlp_bit_exact():
     assert np.abs(codes).max() == 127
 
 
-@pytest.mark.parametrize("bits", [2, 4])  # 2x2 bits: bit-serial kernel; 4x4: SDOT (dispatch)
+@pytest.mark.parametrize("bits", [2, 4])
 def test_qat_uniform_mlp_bit_exact(bits):
     data = _data(3)
     params = qat.init_mlp(np.random.default_rng(4), data.x_train.shape[1], (32, 32), data.n_classes)
@@ -68,6 +68,11 @@ def test_qat_uniform_mlp_bit_exact(bits):
     assert isinstance(model, QATMLP)
     acc_k, acc_n = model.accumulators(data.x_test), model.accumulators(data.x_test, backend="numpy")
     assert np.array_equal(acc_k, acc_n)
+    ca, _, cw, _ = model.layer2_codes(data.x_test)  # both integer paths, whatever "auto" picks
+    m = 2 ** (bits - 1) - 1
+    for method in ("bitserial", "int8"):
+        got = uniform_matmul(ca, cw + m, bits_a=bits, bits_w=bits, zero_w=m, method=method)
+        assert np.array_equal(got, acc_n), method
     pred = model.predict(data.x_test)
     assert np.array_equal(pred, model.predict(data.x_test, backend="numpy"))
     ref_logits, _ = qat.forward(net, params, data.x_test, mode="eval")

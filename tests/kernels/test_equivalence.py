@@ -68,6 +68,12 @@ def test_uniform_matmul_methods_agree(rng, method):
     assert np.array_equal(got, (ua - 4) @ (uw - 1).T)
 
 
+def test_bitserial_dispatch_follows_measured_costs():
+    assert qk.prefer_bitserial(1, 1, 1024) and qk.prefer_bitserial(1, 2, 1024)
+    assert not qk.prefer_bitserial(2, 2, 1024) and not qk.prefer_bitserial(2, 2, 2**20)
+    assert not qk.prefer_bitserial(1, 2, 129) and not qk.prefer_bitserial(1, 1, 32)
+
+
 def test_c_packers_equal_numpy(rng):
     for k in (1, 127, 128, 129, 300):
         x = rng.choice(np.array([-1, 1], np.int8), (5, k))
