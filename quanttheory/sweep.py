@@ -173,8 +173,10 @@ def terminate_pool(pool: Executor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def dask_client(scheduler: str, timeout: float = SCHEDULER_TIMEOUT):
-    """A ``distributed.Client`` of ``scheduler``; ConnectionError after ``timeout`` seconds."""
+def dask_client(scheduler: str, timeout: float | None = None):
+    """A ``distributed.Client`` of ``scheduler``; ConnectionError after ``timeout`` seconds
+    (default :data:`SCHEDULER_TIMEOUT`)."""
+    timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
     try:
         import distributed
     except ImportError:
