@@ -20,8 +20,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from . import __version__
-from .cache import Cache, default_root, environment
+from .cache import Cache, default_root, environment, npz_bytes, save_npz
 from .claims import Claim, to_json, to_markdown, verdict_markdown
 from .gallery import Entry, gallery_markdown, replace_between, summary
 from .plotting import atomic_write_text
@@ -187,12 +189,25 @@ def _run_one(module: ModuleType, args: argparse.Namespace, outdir: Path | None, 
     start = time.perf_counter()
     sweep = _sweep(module, args, pool)
     figures = list(module.plot(sweep.results, _mkdir(outdir / module.NAME))) if outdir else []
+    for f in figures:
+        _deterministic_npz(Path(f))
     claims = list(module.claims(sweep.results)) if hasattr(module, "claims") else []
     if not args.quiet:
         print(f"{module.NAME}: {len(sweep.results)} points ({sweep.n_computed} computed, "
               f"{sweep.n_cached} cached) in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return Entry(module.NAME, module.PAPER, summary(module), [Path(f) for f in figures], claims,
                  len(sweep.results), sweep.compute_seconds)
+
+
+def _deterministic_npz(path: Path) -> None:
+    """Rewrite an ``np.savez`` file without its per-run zip timestamps (:func:`cache.save_npz`),
+    so that unchanged results leave ``git status`` clean; a no-op for files already written so."""
+    if path.suffix != ".npz" or not path.is_file():
+        return
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    if npz_bytes(arrays) != path.read_bytes():
+        save_npz(path, arrays)
 
 
 def _mkdir(path: Path) -> Path:

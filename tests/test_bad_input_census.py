@@ -86,3 +86,22 @@ def test_rule_update_validates_grads_like_run(grads):
     w = np.zeros((2, 3))
     with pytest.raises((ValueError, TypeError), match="grads"):
         rule.update(grads, rule.init(w), w)
+
+
+def test_trajectory_records_a_loss_curve(rng):
+    prob = problems.Quadratic([1.0, 2.0], [0.3, -0.2], noise_sigma=0.5)
+    traj = optim.run(optim.sr(0.05, 0.1), prob, np.ones((3, 2)), steps=40, rng=rng, record_every=10)
+    assert traj.loss_curve.shape == traj.deployed_loss_curve.shape == (4, 3)
+    np.testing.assert_array_equal(traj.loss_curve[-1], prob.loss(traj.final))
+    np.testing.assert_array_equal(traj.loss_curve[1], prob.loss(traj.iterates[1]))
+    assert traj.loss_curve[-1].mean() < prob.loss(np.ones((3, 2))).mean()
+
+
+def test_optimal_alpha_is_in_the_library_and_reexported():
+    from quanttheory.experiments import apot_levels
+
+    assert apot_levels.optimal_alpha is Q.optimal_alpha and apot_levels.quantize is Q.project_levels
+    with pytest.raises(ValueError, match="n_grid"):
+        Q.optimal_alpha([0.1, 0.2], [-1.0, 0.0, 1.0], n_grid=2)
+    with pytest.raises(ValueError, match="levels"):
+        Q.project_levels([0.1], 1.0, [1.0, 0.0])
