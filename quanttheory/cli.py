@@ -200,8 +200,9 @@ def _run_one(module: ModuleType, args: argparse.Namespace, outdir: Path | None, 
 
 
 def _deterministic_npz(path: Path) -> None:
-    """Rewrite an ``np.savez`` file without its per-run zip timestamps (:func:`cache.save_npz`),
-    so that unchanged results leave ``git status`` clean; a no-op for files already written so."""
+    """Rewrite an ``np.savez`` file without per-run zip timestamps (:func:`cache.save_npz`), so
+    that unchanged results leave ``git status`` clean. numpy >= 2 already writes fixed
+    timestamps; numpy 1.x (still allowed by the dependencies) stamps the current time."""
     if path.suffix != ".npz" or not path.is_file():
         return
     with np.load(path, allow_pickle=False) as data:

@@ -228,3 +228,65 @@ def test_numba_compile_notice_is_one_line(capsys, monkeypatch):
     f(1.0)
     err = capsys.readouterr().err
     assert err.count("note: compiling numba kernels") == 1
+
+
+SAVEZ_TOY = textwrap.dedent(
+    '''
+    """A toy experiment whose plot uses plain np.savez (zip members stamped with the time)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from quanttheory.claims import Claim
+
+    NAME = "qt-savez"
+    PAPER = "none (test)"
+    CLAIMS = ("savez-1",)
+
+
+    def grid(quick):
+        return [{"i": i} for i in range(3)]
+
+
+    def compute(point, rng):
+        return {"x": rng.standard_normal(5)}
+
+
+    def plot(results, outdir):
+        path = Path(outdir) / "data.npz"
+        np.savez(path, **{f"x{p['i']}": r["x"] for p, r in results})
+        return [path]
+
+
+    def claims(results):
+        m = float(np.mean([r["x"].mean() for _, r in results]))
+        return [Claim("savez-1", PAPER, "a toy", m, "> -10", m > -10, "toy")]
+    '''
+)
+
+
+def test_figures_twice_leaves_git_status_clean(tmp_path, monkeypatch):
+    if subprocess.run(["git", "--version"], capture_output=True).returncode != 0:
+        pytest.skip("git is not installed")
+    (tmp_path / "qt_savez.py").write_text(SAVEZ_TOY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    module = importlib.import_module("qt_savez")
+    monkeypatch.setattr(cli, "discover", lambda: {module.NAME: module})
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.chdir(repo)
+    (repo / "README.md").write_text("<!-- gallery:start -->\n<!-- gallery:end -->\n"
+                                    "<!-- claims:start -->\n<!-- claims:end -->\n")
+    (repo / ".gitignore").write_text(Path(__file__).parents[1].joinpath(".gitignore").read_text())
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    argv = ["figures", "--jobs", "1", "--quiet", "--cache", str(tmp_path / "cache")]
+    assert cli.main(argv) == 0
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "figures"], check=True)
+    time.sleep(2.1)  # np.savez stamps 2-second zip times: make sure the clock has moved on
+    assert cli.main(argv) == 0
+    status = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, check=True)
+    assert status.stdout == "", status.stdout
+    assert (repo / "figures" / "runs.json").exists()  # written, but ignored
