@@ -67,7 +67,10 @@ def _experiment_names() -> str:
 def _sweep_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="reduced-size grid (CI smoke), same code path")
     p.add_argument("--jobs", type=_int_at_least(1), default=None,
-                   help="local worker processes (default: number of cores; 1 = serial)")
+                   help="local worker processes (default: number of cores; 1 = one worker, serial)")
+    p.add_argument("--in-process", action="store_true",
+                   help="compute in this process, no workers (debugging; Ctrl-C then waits until "
+                        "compiled numba code returns)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on an existing Dask cluster, e.g. tcp://10.0.0.1:8786")
     p.add_argument("--seed", type=_int_at_least(0), default=0,
@@ -103,9 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _executor(args: argparse.Namespace) -> str:
+    """Points run in worker processes unless --in-process: compiled numba code cannot be
+    interrupted, but a worker can be terminated, so Ctrl-C stops a run at once."""
     if args.scheduler:
         return "dask"
-    return "serial" if args.jobs == 1 else "processes"
+    return "serial" if args.in_process else "processes"
 
 
 def _sweep(module: ModuleType, args: argparse.Namespace, pool: Any) -> Sweep:

@@ -378,7 +378,7 @@ def run_sweep(
     done = _load_cached(cache, experiment.NAME, keys)
     n_cached = len(done)
     todo = [i for i in range(len(points)) if i not in done]
-    if executor == "processes" and len(todo) <= 1:
+    if executor == "processes" and len(todo) <= 1 and pool is None:
         executor = "serial"  # same results; a process pool costs seconds to start
     job = _Job(experiment, points, keys, seed, version, cache, _RUNNERS[executor],
                {"jobs": jobs, "scheduler": scheduler, "pool": pool}, done)

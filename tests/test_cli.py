@@ -120,8 +120,8 @@ def test_claims_json_exit_zero_when_claim_fails(toy, capsys):
 
 
 def test_claims_error_exits_nonzero(toy, monkeypatch, capsys):
-    monkeypatch.setattr(toy, "FAIL", True)
-    assert cli.main(["claims", "--quick", "--jobs", "1", "--quiet"]) == 1
+    monkeypatch.setattr(toy, "FAIL", True)  # seen in this process only
+    assert cli.main(["claims", "--quick", "--in-process", "--quiet"]) == 1
     assert "toy-cli failed" in capsys.readouterr().err
 
 

@@ -35,6 +35,20 @@ SLOW = textwrap.dedent(
         mark = os.environ["QT_SLOW_MARK"]
         with open(os.path.join(mark, str(os.getpid())), "w") as f:
             f.write("started")
+        if os.environ.get("QT_SLOW_NUMBA"):  # compiled code: no Python signal handler runs inside
+            from numba import njit
+
+            @njit
+            def spin(n):
+                s = 0
+                for i in range(n):
+                    s = (s * 1103515245 + i) % 2147483648
+                return s
+
+            spin(10)  # compile first, then announce, then spin for minutes
+            with open(os.path.join(mark, "spinning"), "w") as f:
+                f.write("spinning")
+            return {{"i": spin(10**12)}}
         if os.environ.get("QT_SLOW_WRAP"):  # Ctrl-C surfacing as another exception (as numba's)
             try:
                 time.sleep(60)
@@ -91,13 +105,22 @@ def _interrupt_and_check(proc: subprocess.Popen, slow: Path) -> None:
     assert err.strip().splitlines() == [cli.INTERRUPTED], err
 
 
-@pytest.mark.parametrize("args", [("--jobs", "1"), ("--jobs", "2")], ids=["serial", "jobs2"])
+@pytest.mark.parametrize("args", [("--jobs", "1"), ("--jobs", "2"), ("--in-process",)],
+                         ids=["serial", "jobs2", "in-process"])
 def test_ctrl_c_exits_130_with_one_line(slow, args):
     _interrupt_and_check(_start(slow, *args), slow)
 
 
+def test_ctrl_c_inside_compiled_numba_code_exits_130(slow):
+    proc = _start(slow, "--jobs", "1", env={"QT_SLOW_NUMBA": "1"})
+    _wait_for(lambda: (slow / "marks" / "spinning").exists() or proc.poll() is not None, "numba to spin")
+    _interrupt_and_check(proc, slow)
+    worker = next(int(p.name) for p in (slow / "marks").iterdir() if p.name.isdigit())
+    _wait_for(lambda: not _alive(worker), "the worker to be terminated")
+
+
 def test_ctrl_c_wrapped_in_another_exception_exits_130(slow):
-    _interrupt_and_check(_start(slow, "--jobs", "1", env={"QT_SLOW_WRAP": "1"}), slow)
+    _interrupt_and_check(_start(slow, "--in-process", env={"QT_SLOW_WRAP": "1"}), slow)
 
 
 def test_ctrl_c_dask_exits_130(slow, monkeypatch):
