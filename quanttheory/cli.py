@@ -31,6 +31,7 @@ from .sweep import Sweep, dask_client, discover, get_experiment, process_pool, r
 
 BENCHES = ("optim", "kernels")
 INTERRUPTED = "interrupted: finished points are cached; the same command resumes"
+NOTICE_TEXT = "note: compiling numba kernels (first run only, cached afterwards; this can take a minute)"
 
 
 def _int_at_least(low: int):
@@ -170,8 +171,7 @@ class _Notice:
             def on_start(self, ev: Any) -> None:
                 if not notice.shown:
                     notice.shown = True
-                    print("note: compiling numba kernels (first run only, cached afterwards; "
-                          "this can take a minute)", file=sys.stderr, flush=True)
+                    print(NOTICE_TEXT, file=sys.stderr, flush=True)
 
             def on_end(self, ev: Any) -> None:
                 pass
@@ -180,6 +180,21 @@ class _Notice:
 
 
 NUMBA_NOTICE = _Notice()
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def numba_cached() -> bool:
+    """Whether numba's on-disk cache holds compiled quanttheory kernels (``*.nbi`` index files
+    beside the sources, or under ``$NUMBA_CACHE_DIR``)."""
+    roots = [_PACKAGE_DIR] + ([Path(os.environ["NUMBA_CACHE_DIR"])] if os.environ.get("NUMBA_CACHE_DIR") else [])
+    return any(next(root.rglob("*.nbi"), None) is not None for root in roots if root.is_dir())
+
+
+def _first_compile_notice() -> None:
+    """Workers compile out of sight of the listener: say so once, here, when nothing is cached."""
+    if not NUMBA_NOTICE.shown and not numba_cached():
+        NUMBA_NOTICE.shown = True
+        print(NOTICE_TEXT, file=sys.stderr, flush=True)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -238,6 +253,7 @@ def _run_many(modules: list[ModuleType], args: argparse.Namespace, outdir: Path 
     A KeyboardInterrupt, also one wrapped in another exception, stops the whole run.
     """
     _writable(Cache(args.cache or default_root()).root, "cache directory")
+    _first_compile_notice()
     entries = []
     with ExitStack() as stack:
         pool = _pool(args, stack)

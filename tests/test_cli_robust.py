@@ -313,3 +313,16 @@ def test_figures_twice_leaves_git_status_clean(tmp_path, monkeypatch):
     status = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, check=True)
     assert status.stdout == "", status.stdout
     assert (repo / "figures" / "runs.json").exists()  # written, but ignored
+
+
+def test_first_compile_notice_when_numba_cache_is_empty(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_PACKAGE_DIR", tmp_path)  # no *.nbi anywhere
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(cli.NUMBA_NOTICE, "shown", False)
+    assert not cli.numba_cached()
+    cli._first_compile_notice()
+    cli._first_compile_notice()
+    assert capsys.readouterr().err.count("note: compiling numba kernels") == 1
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "m.f-1.py311.nbi").write_bytes(b"")
+    assert cli.numba_cached()
