@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
-import tempfile
 import time
 import traceback
 from contextlib import ExitStack
@@ -20,18 +18,23 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
 from . import __version__
-from .cache import Cache, default_root, environment, npz_bytes, save_npz
+from ._cli_support import (
+    INTERRUPTED,
+    NUMBA_NOTICE,
+    deterministic_npz,
+    first_compile_notice,
+    interrupted,
+    silence_stdout,
+    writable,
+)
+from .cache import Cache, default_root, environment
 from .claims import Claim, to_json, to_markdown, verdict_markdown
 from .gallery import Entry, gallery_markdown, replace_between, summary
 from .plotting import atomic_write_text
 from .sweep import Sweep, dask_client, discover, get_experiment, process_pool, run_sweep, terminate_pool
 
 BENCHES = ("optim", "kernels")
-INTERRUPTED = "interrupted: finished points are cached; the same command resumes"
-NOTICE_TEXT = "note: compiling numba kernels (first run only, cached afterwards; this can take a minute)"
 
 
 def _int_at_least(low: int):
@@ -124,79 +127,6 @@ def _outdir(args: argparse.Namespace) -> Path:
     return args.outdir or (Path("figures/quick") if args.quick else Path("figures"))
 
 
-def _writable(path: Path, what: str) -> Path:
-    """Create ``path`` and check a file can be written in it, before any compute; else OSError."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as err:
-        raise OSError(f"{what} {str(path)!r} is not writable ({err.strerror or err})") from None
-    return path
-
-
-def interrupted(err: BaseException) -> bool:
-    """Whether a KeyboardInterrupt is ``err`` or in its ``__cause__``/``__context__`` chain
-    (numba, for one, turns Ctrl-C inside compiled code into a SystemError)."""
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [err]
-    while stack:
-        e = stack.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, KeyboardInterrupt):
-            return True
-        stack += [e.__cause__, e.__context__]
-    return False
-
-
-class _Notice:
-    """Print one line on stderr when numba compiles for the first time in this process."""
-
-    def __init__(self) -> None:
-        self.shown = self.installed = False
-
-    def install(self) -> None:
-        if self.installed:
-            return
-        self.installed = True
-        try:
-            from numba.core import event
-        except ImportError:  # pragma: no cover - numba is a dependency
-            return
-        notice = self
-
-        class Listener(event.Listener):
-            def on_start(self, ev: Any) -> None:
-                if not notice.shown:
-                    notice.shown = True
-                    print(NOTICE_TEXT, file=sys.stderr, flush=True)
-
-            def on_end(self, ev: Any) -> None:
-                pass
-
-        event.register("numba:compile", Listener())
-
-
-NUMBA_NOTICE = _Notice()
-_PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-def numba_cached() -> bool:
-    """Whether numba's on-disk cache holds compiled quanttheory kernels (``*.nbi`` index files
-    beside the sources, or under ``$NUMBA_CACHE_DIR``)."""
-    roots = [_PACKAGE_DIR] + ([Path(os.environ["NUMBA_CACHE_DIR"])] if os.environ.get("NUMBA_CACHE_DIR") else [])
-    return any(next(root.rglob("*.nbi"), None) is not None for root in roots if root.is_dir())
-
-
-def _first_compile_notice() -> None:
-    """Workers compile out of sight of the listener: say so once, here, when nothing is cached."""
-    if not NUMBA_NOTICE.shown and not numba_cached():
-        NUMBA_NOTICE.shown = True
-        print(NOTICE_TEXT, file=sys.stderr, flush=True)
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     for name, module in discover().items():
         claims = ", ".join(module.CLAIMS) or "-"
@@ -210,25 +140,13 @@ def _run_one(module: ModuleType, args: argparse.Namespace, outdir: Path | None, 
     sweep = _sweep(module, args, pool)
     figures = list(module.plot(sweep.results, _mkdir(outdir / module.NAME))) if outdir else []
     for f in figures:
-        _deterministic_npz(Path(f))
+        deterministic_npz(Path(f))
     claims = list(module.claims(sweep.results)) if hasattr(module, "claims") else []
     if not args.quiet:
         print(f"{module.NAME}: {len(sweep.results)} points ({sweep.n_computed} computed, "
               f"{sweep.n_cached} cached) in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return Entry(module.NAME, module.PAPER, summary(module), [Path(f) for f in figures], claims,
                  len(sweep.results), sweep.compute_seconds)
-
-
-def _deterministic_npz(path: Path) -> None:
-    """Rewrite an ``np.savez`` file without per-run zip timestamps (:func:`cache.save_npz`), so
-    that unchanged results leave ``git status`` clean. numpy >= 2 already writes fixed
-    timestamps; numpy 1.x (still allowed by the dependencies) stamps the current time."""
-    if path.suffix != ".npz" or not path.is_file():
-        return
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    if npz_bytes(arrays) != path.read_bytes():
-        save_npz(path, arrays)
 
 
 def _mkdir(path: Path) -> Path:
@@ -252,8 +170,8 @@ def _run_many(modules: list[ModuleType], args: argparse.Namespace, outdir: Path 
 
     A KeyboardInterrupt, also one wrapped in another exception, stops the whole run.
     """
-    _writable(Cache(args.cache or default_root()).root, "cache directory")
-    _first_compile_notice()
+    writable(Cache(args.cache or default_root()).root, "cache directory")
+    first_compile_notice()
     entries = []
     with ExitStack() as stack:
         pool = _pool(args, stack)
@@ -277,7 +195,7 @@ def _print_verdicts(claims: list[Claim]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     modules = [get_experiment(n) for n in args.names]
-    entries = _run_many(modules, args, _writable(_outdir(args), "--outdir"))
+    entries = _run_many(modules, args, writable(_outdir(args), "--outdir"))
     for e in entries:
         for f in e.figures:
             print(f)
@@ -304,7 +222,7 @@ def write_runs(path: Path, args: argparse.Namespace, entries: list[Entry], wall:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    outdir = _writable(_outdir(args), "--outdir")
+    outdir = writable(_outdir(args), "--outdir")
     start = time.perf_counter()
     entries = _run_many(list(discover().values()), args, outdir)
     claims = [c for e in entries for c in e.claims]
@@ -363,12 +281,6 @@ COMMANDS = {"list": cmd_list, "run": cmd_run, "figures": cmd_figures, "claims": 
             "bench": cmd_bench}
 
 
-def _silence_stdout() -> None:
-    """After a closed pipe (``quanttheory list | head -1``): no traceback, no flush error at exit."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code.
 
@@ -380,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
         return 141
     except KeyboardInterrupt:
         print(INTERRUPTED, file=sys.stderr)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from quanttheory import cli, sweep
+from quanttheory import _cli_support, cli, sweep
 
 SLOW = textwrap.dedent(
     '''
@@ -316,13 +316,13 @@ def test_figures_twice_leaves_git_status_clean(tmp_path, monkeypatch):
 
 
 def test_first_compile_notice_when_numba_cache_is_empty(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_PACKAGE_DIR", tmp_path)  # no *.nbi anywhere
+    monkeypatch.setattr(_cli_support, "_PACKAGE_DIR", tmp_path)  # no *.nbi anywhere
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setattr(cli.NUMBA_NOTICE, "shown", False)
-    assert not cli.numba_cached()
-    cli._first_compile_notice()
-    cli._first_compile_notice()
+    assert not _cli_support.numba_cached()
+    _cli_support.first_compile_notice()
+    _cli_support.first_compile_notice()
     assert capsys.readouterr().err.count("note: compiling numba kernels") == 1
     (tmp_path / "__pycache__").mkdir()
     (tmp_path / "__pycache__" / "m.f-1.py311.nbi").write_bytes(b"")
-    assert cli.numba_cached()
+    assert _cli_support.numba_cached()
