@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problems._base import as_array
+from ..quantizers._validate import as_array
 
 
 def check_grads(grads, params) -> np.ndarray:

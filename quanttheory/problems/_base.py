@@ -14,19 +14,12 @@ import numbers
 
 import numpy as np
 
+from ..quantizers._validate import as_array  # one ragged-input message for the whole package
+
 
 def seq_sum(x: np.ndarray, axis: int) -> np.ndarray:
     """Left-to-right sum along ``axis`` (bit-identical to a scalar accumulation loop)."""
     return np.take(np.cumsum(x, axis=axis), -1, axis=axis)
-
-
-def as_array(a, name: str) -> np.ndarray:
-    """``np.asarray(a)``; a ragged nested sequence is a ValueError naming the argument."""
-    try:
-        return np.asarray(a)
-    except ValueError as err:
-        raise ValueError(f"{name} must be a rectangular array; got a ragged nested sequence "
-                         f"({str(err).split('.')[0]})") from None
 
 
 def as_matrix(a, name: str, *, ndim: int) -> np.ndarray:
