@@ -80,10 +80,12 @@ def entry_markdown(entry: Entry, base: Path) -> str:
     lines += [entry.summary, ""]
     pngs = [f for f in entry.figures if f.suffix == ".png"]
     lines += [f'<a href="{_rel(f, base)}"><img src="{_rel(f, base)}" width="360"></a>' for f in pngs]
-    data = [f"[`{f.name}`]({_rel(f, base)})" for f in entry.figures if f.suffix != ".png"]
+    vector = [f"[`{f.name}`]({_rel(f, base)})" for f in entry.figures if f.suffix == ".svg"]
+    data = [f"[`{f.name}`]({_rel(f, base)})" for f in entry.figures if f.suffix not in (".png", ".svg")]
     lines += ["", _verdicts(entry.claims)]
-    if data:
-        lines += ["", "Data: " + ", ".join(data)]
+    for kind, items in (("Vector", vector), ("Data", data)):
+        if items:
+            lines += ["", f"{kind}: " + ", ".join(items)]
     # No wall times here: this text is committed, and times change at every run (runs.json has them).
     lines += ["", f"{entry.n_points} grid points.", ""]
     return "\n".join(lines)
