@@ -20,12 +20,14 @@ apot_normalize         weight normalisation                            APoT §2.
 qn(_partials)          QN sigmoid/step map                             QN Eqs. 1–3
 qn_init                β = 5p/(4q), α = 1/β, k-means biases            QN §3.3
 qn_temperature         T = rate × epoch                                QN §4
+optimal_alpha          MSE-optimal clipping of a level set             APoT §2.1–2.2
 =====================  ==============================================  ======================
 """
 
 from . import fast
 from .apot import apot, apot_levels, apot_levels_eq5, apot_normalize, apot_partials
 from .binary import binarize, stochastic_binarize
+from .clipping import optimal_alpha, project_levels
 from .dsq import dsq, dsq_partials
 from .qn import qn, qn_init, qn_partials, qn_steps, qn_temperature
 from .rounding import round_nearest, stochastic_round
@@ -33,7 +35,7 @@ from .uniform import uniform, uniform_levels, uniform_partials
 
 __all__ = [
     "apot", "apot_levels", "apot_levels_eq5", "apot_normalize", "apot_partials",
-    "binarize", "stochastic_binarize", "dsq", "dsq_partials", "fast",
+    "binarize", "stochastic_binarize", "dsq", "dsq_partials", "fast", "optimal_alpha", "project_levels",
     "qn", "qn_init", "qn_partials", "qn_steps", "qn_temperature",
     "round_nearest", "stochastic_round", "uniform", "uniform_levels", "uniform_partials",
 ]
