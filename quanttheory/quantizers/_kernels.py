@@ -8,6 +8,8 @@ Other njit code (``quanttheory.optim``) calls these directly.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -98,3 +100,59 @@ def run_flat(kernel, arr: np.ndarray, *args) -> np.ndarray:
     out = np.empty_like(flat)
     kernel(flat, *args, out)
     return out.reshape(arr.shape).astype(arr.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------- floating-point formats
+# Mirrors quanttheory.quantizers.floatfmt: (man_bits, emin, max_value, saturate) from
+# FloatFormat.kernel_args(). The callers check the range first (formats without inf raise there),
+# so an overflow here is either saturated or ±inf.
+
+
+@njit(cache=True, inline="always")
+def _float_split(x, man_bits, emin):
+    """(r, f, h): |x|/h = r + f with h = ulp(x) = 2^(max(⌊log₂|x|⌋, emin) − m), all exact."""
+    a = abs(x)
+    e = math.frexp(a)[1] - 1 if a > 0 else emin
+    h = math.ldexp(1.0, max(e, emin) - man_bits)
+    scaled = a / h
+    r = np.floor(scaled)
+    return r, scaled - r, h
+
+
+@njit(cache=True, inline="always")
+def _float_finish(x, q, max_value, saturate):
+    if q > max_value:
+        q = max_value if saturate else math.inf
+    return math.copysign(q, x)
+
+
+@njit(cache=True)
+def round_float_scalar(x, man_bits, emin, max_value, saturate):
+    """Round to nearest, ties to even, onto the format (as ``floatfmt.round_float``)."""
+    r, f, h = _float_split(x, man_bits, emin)
+    up = f > 0.5 or (f == 0.5 and r - 2.0 * np.floor(0.5 * r) == 1.0)
+    return _float_finish(x, (r + (1.0 if up else 0.0)) * h, max_value, saturate)
+
+
+@njit(cache=True)
+def stochastic_round_float_scalar(x, man_bits, emin, max_value, saturate, u):
+    """Stochastic rounding onto the format given the uniform u ∈ [0, 1) (as the numpy reference).
+
+    |x| > max_value overflows whatever u is (the reference decides range before the draw).
+    """
+    if abs(x) > max_value:
+        return _float_finish(x, math.inf, max_value, saturate)
+    r, f, h = _float_split(x, man_bits, emin)
+    return math.copysign((r + (1.0 if u < f else 0.0)) * h, x)
+
+
+@njit(cache=True)
+def round_float_flat(x, man_bits, emin, max_value, saturate, out):
+    for i in range(x.size):
+        out[i] = round_float_scalar(x[i], man_bits, emin, max_value, saturate)
+
+
+@njit(cache=True)
+def stochastic_round_float_flat(x, man_bits, emin, max_value, saturate, rng, out):
+    for i in range(x.size):
+        out[i] = stochastic_round_float_scalar(x[i], man_bits, emin, max_value, saturate, rng.random())
