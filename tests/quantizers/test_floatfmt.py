@@ -105,9 +105,8 @@ def exact_round(x: float, fmt: FloatFormat) -> float:
 @given(x=wide_floats)
 def test_round_nearest_equals_an_exact_rational_oracle(name, x):
     fmt = ML[name][0]
-    if not (fmt.has_inf or fmt.saturate) and exact_round(x, fmt.with_saturation()) == fmt.max_value * np.sign(x) \
-            and abs(x) > fmt.max_value:
-        return  # out of range for e4m3fn: covered by the error test
+    if not (fmt.has_inf or fmt.saturate) and abs(x) > fmt.max_value:
+        return  # e4m3fn past its range raises: covered by test_overflow_rules
     assert_bits_equal(Q.round_float(x, fmt), exact_round(x, fmt))
 
 
