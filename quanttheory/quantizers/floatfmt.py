@@ -240,8 +240,8 @@ def round_float(x, fmt):
 
     Examples
     --------
-    >>> round_float([1.0 + 2**-8, 1.0 + 3 * 2**-8, 1e-3], "bf16")
-    array([1.        , 1.015625  , 0.00099945])
+    >>> round_float([1.0 + 2**-8, 1.0 + 3 * 2**-8, 0.1], "bf16")  # two ties (to even), 0.1
+    array([1.        , 1.015625  , 0.10009766])
     """
     fmt = as_format(fmt)
     arr = as_float_array(x)
