@@ -54,8 +54,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import quantizers as Q
-from ._validate import check_grads
 from ..quantizers.floatfmt import PRESETS
+from ._validate import check_grads
 from .schedules import Schedule, as_schedule
 
 MAX_GRID_INDEX = 2.0**62  # beyond this |w|/Δ the run has diverged (see Rule._quantize)
