@@ -88,8 +88,10 @@ static void run_record(const int64_t h[8], FILE *in, FILE *out) {
             (twin ? qt_sdot_gemm_ref : qt_sdot_gemm)((int8_t *)a, (int8_t *)w, M, N, h[4], dst);
         if (kind == 7) {
             const int16_t *e1 = (const int16_t *)w, *e2 = e1 + N * K, *sg = e2 + N * K;
-            (twin ? qt_shiftadd_gemm_ref : qt_shiftadd_gemm)(a, e1, e2, sg, (const int32_t *)(sg + N * K),
-                                                             M, N, K, dst);
+            int32_t *negc = malloc(4 * N + 4); /* 6NK bytes in: may be misaligned for int32 */
+            memcpy(negc, sg + N * K, 4 * N);
+            (twin ? qt_shiftadd_gemm_ref : qt_shiftadd_gemm)(a, e1, e2, sg, negc, M, N, K, dst);
+            free(negc);
         }
     }
     fwrite(o, sizeof(int32_t), 2 * M * N, out);
