@@ -55,6 +55,7 @@ import numpy as np
 
 from .. import quantizers as Q
 from ..quantizers.floatfmt import PRESETS
+from ._validate import check_grads
 from .schedules import Schedule, as_schedule
 
 MAX_GRID_INDEX = 2.0**62  # beyond this |w|/Δ the run has diverged (see Rule._quantize)
@@ -96,9 +97,7 @@ class Rule:
 
     def update(self, grads, state: RuleState, params, rng=None) -> tuple[np.ndarray, RuleState]:
         """One step: returns the new stored parameters and state (inputs are not mutated)."""
-        grads = np.asarray(grads, dtype=np.float64)
-        if grads.shape != np.shape(params):
-            raise ValueError(f"grads shape {grads.shape} does not match params shape {np.shape(params)}")
+        grads = check_grads(grads, params)
         alpha = float(self.schedule(state.count))
         mu, nu = state.mu, state.nu
         if self.adam is None:

@@ -34,7 +34,7 @@ def _rules():
 def _problems():
     rng = np.random.default_rng(3)
     return {"quadratic": P.Quadratic([[1.0, 0.3, 0.0], [0.3, 2.0, 0.1], [0.0, 0.1, 0.5]], [0.3, -0.2, 0.1], 1.0),
-            "least-squares": P.LeastSquares.random(30, 3, 0.5, rng), "multiwell": P.MultiWell(3, 1.0)}
+            "least-squares": P.LeastSquares.random(30, 3, rng, noise=0.5), "multiwell": P.MultiWell(3, 1.0)}
 
 
 @pytest.mark.parametrize("batch", [2, None])
