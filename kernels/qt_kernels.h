@@ -63,4 +63,42 @@ void qt_codebook_gemm(const uint8_t *a, const uint8_t *w, const int8_t *ta, cons
 void qt_codebook_gemm_ref(const uint8_t *a, const uint8_t *w, const int8_t *ta,
                           const int8_t *tw, int64_t M, int64_t N, int64_t K, int64_t flush,
                           int32_t *out);
+
+/* Binary GEMM v2 (qt_binary.c, LCE-class 8 x 4 tiles) with a fused output transform:
+ * mode 0 int32 out[m*N+n] = K - 2 popcount; mode 1 float outf = clamp(scale[n] * dot +
+ * bias[n], lo, hi); mode 2 bit (m, n) of outb (rows of ob bytes, zeroed by the caller) set
+ * iff sign[n] * dot < thr[n].  scale/bias/sign/thr hold a multiple of 4 entries >= N. */
+typedef struct {
+    int64_t N, K, mode, ob;
+    int32_t *out;
+    float *outf;
+    uint8_t *outb;
+    const float *scale, *bias;
+    float lo, hi;
+    const int32_t *sign, *thr;
+} qt_bin_out;
+void qt_bgemm(const uint8_t *a, const uint8_t *w, int64_t M, int64_t kb, const qt_bin_out *p);
+void qt_bgemm_ref(const uint8_t *a, const uint8_t *w, int64_t M, int64_t kb, const qt_bin_out *p);
+
+/* int8 GEMM by SDOT (qt_sdot.c): rows of kp bytes (kp % 16 == 0, zero-padded past K). */
+int qt_has_dotprod(void);
+void qt_sdot_gemm(const int8_t *a, const int8_t *w, int64_t M, int64_t N, int64_t kp, int32_t *out);
+void qt_sdot_gemm_ref(const int8_t *a, const int8_t *w, int64_t M, int64_t N, int64_t kp,
+                      int32_t *out);
+void qt_pad_rows(const int8_t *src, int64_t rows, int64_t K, int64_t kp, int8_t *dst);
+void qt_decode_rows(const uint8_t *src, int64_t rows, int64_t K, int64_t kp, const int8_t *table,
+                    int8_t *dst);
+
+/* Activation packing in C (qt_pack.c), layouts of quanttheory/packing.py. */
+void qt_pack_signs(const int8_t *src, int64_t rows, int64_t K, int64_t kb, uint8_t *dst);
+void qt_pack_planes(const uint8_t *src, int64_t rows, int64_t K, int64_t kb, int64_t bits,
+                    uint8_t *dst);
+
+/* APoT shift-add GEMM (qt_shiftadd.c): w = (sg ? -1 : 1) * (2^e1 + 2^e2), e = -16 for an
+ * absent term, e in [-16, 14]; weights int16 (N x K) each; sg in {0, -1}. */
+void qt_shiftadd_gemm(const uint8_t *a, const int16_t *e1, const int16_t *e2, const int16_t *sg,
+                      const int32_t *negc, int64_t M, int64_t N, int64_t K, int32_t *out);
+void qt_shiftadd_gemm_ref(const uint8_t *a, const int16_t *e1, const int16_t *e2,
+                          const int16_t *sg, const int32_t *negc, int64_t M, int64_t N, int64_t K,
+                          int32_t *out);
 #endif

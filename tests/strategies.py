@@ -98,3 +98,22 @@ def cnn_configs(draw):
                   head=draw(st.sampled_from(["gap", "flatten"])), batch_norm=draw(st.booleans()),
                   backend=draw(st.sampled_from(["numpy", "numba"])))
     return config, draw(st.integers(1, 4))
+
+
+# --------------------------------------------------------------------------- floating-point formats
+
+float_format_names = st.sampled_from(["bf16", "fp16", "e4m3", "e5m2", "e2m3", "e3m2", "e2m1"])
+# any float64 (magnitudes 1e-320 … 1e300, crossing every format's subnormal and overflow ranges)
+wide_floats = st.floats(min_value=-1e300, max_value=1e300, allow_nan=False, allow_infinity=False)
+float32_exact = st.floats(allow_nan=False, allow_infinity=False, width=32)  # every finite float32
+
+
+@st.composite
+def float_formats(draw, saturate=None):
+    """Any FloatFormat(e, m, specials) within the supported range."""
+    from quanttheory.quantizers import FloatFormat
+
+    specials = draw(st.sampled_from(["ieee", "fn", "none"]))
+    man = draw(st.integers(1 if specials == "fn" else 0, 23))
+    sat = draw(st.booleans()) if saturate is None else saturate
+    return FloatFormat(draw(st.integers(2, 8)), man, specials, sat)

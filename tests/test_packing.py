@@ -74,3 +74,12 @@ def test_level_indices():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_padding_violation_names_the_row():
+    x = np.ones((3, 130), np.int8)
+    x[1, 129] = -1
+    p = pk.pack_signs(x)
+    assert pk.padding_violation(p, 130) is None
+    assert pk.padding_violation(p, 129) == 1  # rows packed for K = 130 read with k = 129
+    assert pk.padding_violation(p[[0, 2]], 129) is None

@@ -1,9 +1,10 @@
 """Closed-form bounds of Li et al. (2017) §3 and the exact SR Markov chain of §4.
 
-See :mod:`quanttheory.theory.bounds` and :mod:`quanttheory.theory.markov` for the derivations.
+See :mod:`quanttheory.theory.bounds` and :mod:`quanttheory.theory.markov` for the derivations,
+and :mod:`quanttheory.theory.floatgrid` for the same on floating-point grids (bf16, fp8, …).
 """
 
-from . import bounds, markov
+from . import bounds, floatgrid, markov
 from .bounds import (
     bc_convex_bound,
     bc_floor,
@@ -29,7 +30,7 @@ from .markov import (
 )
 
 __all__ = [
-    "alpha_threshold", "bc_convex_bound", "bc_floor", "bc_strong_floor", "bc_strongly_convex_bound",
+    "alpha_threshold", "floatgrid", "bc_convex_bound", "bc_floor", "bc_strong_floor", "bc_strongly_convex_bound",
     "bounds", "estimate_D", "estimate_G", "gibbs", "lemma1_bound", "markov", "sr_constant_step_bound",
     "sr_convex_bound", "sr_floor", "sr_strongly_convex_bound", "sr_temperature",
     "stationary_birth_death", "stationary_distribution", "total_variation", "transition_matrix_1d",

@@ -12,10 +12,11 @@ import numpy as np
 
 from quanttheory import kernels as qk
 from quanttheory import packing as pk
-from quanttheory._kernels_aarch64 import Case
+from quanttheory.kernels.qemu import Case
 
 KS = (1, 7, 8, 127, 128, 129, 300, 4097)
 SHAPES = ((1, 6), (5, 1), (6, 9))  # (M, N)
+BIG_SHAPES = ((17, 11), (8, 4), (9, 5))  # off the 8 x 4 binary tile, on it, one past it
 
 
 def _alternating(shape, lo, hi):
@@ -42,6 +43,36 @@ def binary_cases(rng):
             a = np.where(_values(rng, (m, k), 0, 1, pat) == 1, -1, 1)
             w = np.where(_values(rng, (n, k), 0, 1, "random" if pat == "alternating" else pat) == 1, -1, 1)
             yield Case("binary", pk.pack_signs(a), pk.pack_signs(w), {"k": k}), a @ w.T
+            yield Case("binary_v1", pk.pack_signs(a), pk.pack_signs(w), {"k": k}), a @ w.T
+
+
+def binary_fused_cases(rng):
+    """The fused epilogues of the 8 x 4 kernel: float (scale, bias, clamp) and sign bits."""
+    for i, k in enumerate(KS):
+        m, n = BIG_SHAPES[i % 3]
+        a, w = rng.choice(np.array([-1, 1]), (m, k)), rng.choice(np.array([-1, 1]), (n, k))
+        dot = a @ w.T
+        pa, pw = pk.pack_signs(a), pk.pack_signs(w)
+        scale = rng.uniform(-2, 2, n).astype(np.float32)
+        bias = rng.uniform(-k, k, n).astype(np.float32)
+        lo, hi = (-np.inf, np.inf) if i % 2 else (-0.5 * k, 0.25 * k)
+        expected = np.clip(dot.astype(np.float32) * scale + bias, np.float32(lo), np.float32(hi))
+        yield (Case("binary", pa, pw, {"k": k, "mode": 1, "scale": scale, "bias": bias, "lo": lo, "hi": hi}),
+               expected)
+        sign = rng.integers(-1, 2, n).astype(np.int32)
+        thr = rng.integers(-k, k + 1, n).astype(np.int32)
+        yield Case("binary", pa, pw, {"k": k, "mode": 2, "thr": thr, "sign": sign}), (sign * dot < thr).astype(int)
+
+
+def sdot_cases(rng):
+    """int8 SDOT GEMM on zero-padded rows: full int8 range, extremes, narrow codes."""
+    for i, k in enumerate(KS):
+        for j, (m, n) in enumerate(SHAPES + BIG_SHAPES[:1]):
+            pat = PATTERNS[(i + j) % 4]
+            lo, hi = ((-128, 127), (-2, 1), (-8, 7))[(i + j) % 3]
+            a = _values(rng, (m, k), lo, hi, pat).astype(np.int8)
+            w = _values(rng, (n, k), lo, hi, "min" if pat == "alternating" else pat).astype(np.int8)
+            yield Case("sdot", qk.pad_rows(a), qk.pad_rows(w), {}), a.astype(np.int64) @ w.T.astype(np.int64)
 
 
 def bitserial_cases(rng):
@@ -93,6 +124,19 @@ def codebook_cases(rng):
             yield Case("codebook", ia, iw, {"table_a": ta, "table_w": tw}), expected
 
 
+def shiftadd_cases(rng):
+    """APoT shift-add: the 4-bit APoT grid (levels ±(2^e1 + 2^e2)) and a larger one, 4-bit codes."""
+    tables = (np.array([-10, -8, -6, -4, -3, -2, -1, 0, 1, 2, 3, 4, 6, 8, 10], np.int8),
+              np.array([-128, -96, 65, 0, 127 - 63, 1], np.int8))
+    for i, k in enumerate(KS):
+        for j, (m, n) in enumerate(SHAPES + BIG_SHAPES[:1]):
+            t = tables[(i + j) % 2]
+            a = _values(rng, (m, k), 0, 15, PATTERNS[(i + j) % 4]).astype(np.uint8)  # 15 * 128 fits int16
+            w = rng.integers(0, t.size, (n, k)).astype(np.uint8)
+            yield (Case("shiftadd", a, w, {"table": t, "bits_a": 4}),
+                   a.astype(np.int64) @ t.astype(np.int64)[w].T)
+
+
 def limit_cases():
     """Worst-case codes at the flush limit and at limit + 1 chunks (flushing once more).
 
@@ -116,18 +160,26 @@ def limit_cases():
             ia = np.zeros((1, 16 * chunks), np.uint8)
             yield (Case("codebook", ia, ia.copy(), {"table_a": ta, "table_w": tw}),
                    np.array([[16 * chunks * int(ta[0]) * int(tw[0])]]))
-    # popcount lanes: 4095 chunks per u16 flush; all bits differing / all planes one
+    # popcount lanes: u16 widened every 1023 chunks (8 x 4 kernel) / 4095 chunks (v1, bit-serial);
+    # all bits differing / all planes one
+    # (+ a 32-bit tail counted as the first chunk of the first widening block: 1 + 1022 + 1)
+    for kind, k in (("binary", 128 * 1023), ("binary", 128 * 1024), ("binary", 128 * 1023 + 1),
+                    ("binary", 128 * 1023 + 64), ("binary_v1", 128 * 4095), ("binary_v1", 128 * 4096)):
+        (m, n) = (9, 5) if kind == "binary" else (4, 4)  # the 8 x 4 tile plus one edge row/column
+        ones = -np.ones((m, k), dtype=np.int8)
+        yield Case(kind, pk.pack_signs(ones), pk.pack_signs(-ones[:n]), {"k": k}), np.full((m, n), -k)
+    # SDOT int32 lanes at the K limit: 131071 * (-128)^2 = 2^31 - 2^14
+    big = np.full((1, 131071), -128, np.int8)
+    yield Case("sdot", qk.pad_rows(big), qk.pad_rows(big), {}), np.array([[131071 * 16384]])
     for chunks in (4095, 4096):
         k = 128 * chunks
-        ones = -np.ones((4, k), dtype=np.int8)
-        yield (Case("binary", pk.pack_signs(ones), pk.pack_signs(-ones), {"k": k}),
-               np.full((4, 4), -k))
         planes = pk.pack_bitplanes(np.ones((1, k), dtype=np.int64), 1)
         yield Case("bitserial", planes, planes.copy(), {}), np.array([[k]])
 
 
 def all_cases(seed: int = 20171204):
     rng = np.random.default_rng(seed)
-    for gen in (binary_cases, bitserial_cases, narrow_cases, codebook_cases):
+    for gen in (binary_cases, binary_fused_cases, bitserial_cases, narrow_cases, codebook_cases, sdot_cases,
+                shiftadd_cases):
         yield from gen(rng)
     yield from limit_cases()

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from quanttheory._kernels_aarch64 import SOURCE_DIR, build_driver, missing_tools
+from quanttheory.kernels.qemu import SOURCE_DIR, build_driver, missing_tools
 
 
 @pytest.fixture(scope="module")

@@ -1,17 +1,41 @@
-"""The kernel benchmark: host smoke run and the instruction-counting method."""
+"""The kernel benchmark: host smoke run, the qemu table/JSON at a tiny shape, and the
+instruction-counting method."""
 
+import json
 import subprocess
 
 import pytest
 
-from quanttheory._kernels_aarch64 import count_instructions
 from quanttheory.bench import kernels as bench
+from quanttheory.kernels.qemu import count_instructions
 
 
 def test_host_bench_smoke(capsys):
     assert bench.main(["--size", "64", "--repeats", "1", "--no-qemu"]) == 0
     out = capsys.readouterr().out
-    assert "numpy float32 a @ w.T" in out and "binary ±1 (xor-popcount)" in out
+    assert "numpy float32 a @ w.T" in out and "binary ±1 (xor-popcount)" in out and "int8 SDOT" in out
+    assert "BLAS pinned to 1 thread" in out
+
+
+def test_shape_argument():
+    assert bench._shape("64x32x129") == (64, 32, 129)
+    with pytest.raises(Exception, match="MxNxK"):
+        bench._shape("64x0x1")
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+def test_qemu_bench_json(driver, tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    assert bench.main(["--no-host", "--shapes", "8x8x128", "--kernels", "bgemm", "bs22", "--json", str(path)]) == 0
+    rows = json.loads(path.read_text())["qemu"]
+    names = {r["kernel"] for r in rows}
+    assert names == {"bgemm", "bs22", "sdot", "gemmlowp_default", "gemmlowp_lhsnonzero", "gemmlowp_dotprod"}
+    sdot = next(r for r in rows if r["kernel"] == "sdot")
+    assert sdot["vs_sdot"] == 1.0 and all(r["instructions"] > 0 for r in rows)
+    best = min(r["instructions"] for r in rows if r["kernel"].startswith("gemmlowp"))
+    assert all(r["vs_gemmlowp_best"] == best / r["instructions"] for r in rows)
+    assert "vs best gemmlowp" in capsys.readouterr().out
 
 
 @pytest.mark.qemu

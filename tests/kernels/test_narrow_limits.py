@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from quanttheory import kernels as qk
+from quanttheory.kernels._lib import _fn
 
 # the spec's table (kernels.md; after DSQ, Gong et al. ICCV 2019, ARM deployment):
 # symmetric ±(2^(b-1)-1) codes and the full signed range
@@ -34,7 +35,7 @@ def _worst(bits, symmetric, chunks):
 
 def _raw(a, lane, flush, scalar):
     out = np.zeros((1, 1), dtype=np.int32)
-    qk._fn("narrow_gemm", scalar)(a.ctypes.data, a.ctypes.data, 1, 1, a.shape[1], lane, flush, out.ctypes.data)
+    _fn("narrow_gemm", scalar)(a.ctypes.data, a.ctypes.data, 1, 1, a.shape[1], lane, flush, out.ctypes.data)
     return int(out[0, 0])
 
 
@@ -72,6 +73,6 @@ def test_codebook_flush_limit_is_tight(ta, tw, limit):
     assert qk.codebook_gemm(ia, ia, ta, tw)[0, 0] == exact
     tabs = [np.pad(t, (0, 16 - t.size)) for t in (ta, tw)]
     out = np.zeros((1, 1), np.int32)
-    qk._fn("codebook_gemm", False)(ia.ctypes.data, ia.ctypes.data, tabs[0].ctypes.data, tabs[1].ctypes.data,
+    _fn("codebook_gemm", False)(ia.ctypes.data, ia.ctypes.data, tabs[0].ctypes.data, tabs[1].ctypes.data,
                                    1, 1, ia.shape[1], limit + 1, out.ctypes.data)
     assert out[0, 0] != exact  # one more SMLAL per int16 lane wraps it

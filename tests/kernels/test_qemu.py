@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from quanttheory import kernels as qk
-from quanttheory._kernels_aarch64 import Case, call, run_cases
+from quanttheory.kernels._lib import _fn
+from quanttheory.kernels.qemu import Case, call, run_cases
 
 from .cases import all_cases
 
@@ -28,7 +29,7 @@ def _unsafe_cases():
             a = np.full((1, 16 * (limit + 1)), -(2 ** (bits - 1)), dtype=np.int8)
             params = {"bits": bits, "symmetric": False, "lane": lane, "flush": limit + 1}
             out = np.zeros((1, 1), dtype=np.int32)
-            qk._fn("narrow_gemm", False)(a.ctypes.data, a.ctypes.data, 1, 1, a.shape[1], lane, limit + 1,
+            _fn("narrow_gemm", False)(a.ctypes.data, a.ctypes.data, 1, 1, a.shape[1], lane, limit + 1,
                                          out.ctypes.data)
             yield Case("narrow", a, a.copy(), params), out
 
@@ -52,6 +53,6 @@ def test_aarch64_unsafe_flush_wraps_like_host(driver, tmp_path):
 
 
 def test_driver_reports_its_backend(driver):
-    out = subprocess.run(["qemu-aarch64", str(driver), "bench", "binary", "4", "4", "128", "0"],
+    out = subprocess.run(["qemu-aarch64", str(driver), "bench", "bgemm", "4", "4", "128", "0"],
                          capture_output=True, text=True, check=True).stdout
-    assert out.startswith("neon binary")
+    assert out.startswith("neon bgemm")

@@ -1,130 +1,16 @@
-r"""Binding to the compiled bit-packed GEMM kernels (``kernels/*.c``).
-
-Every function validates its arguments here, in Python, before a pointer reaches C (dtype,
-C-contiguity, shapes, code ranges, bits, K limits, flush intervals): a bad call raises
-``TypeError``/``ValueError`` echoing the bad value and listing what is valid, never a crash.
-All results are int32 accumulators, shape (M, N), exactly equal to the int64 numpy product
-of the integer operands (tests/kernels). ``scalar=True`` runs the plain-C twin instead.
-
-=====================  =============================================  =========================
-function               computes                                       for
-=====================  =============================================  =========================
-binary_gemm            K − 2·popcount(a ⊕ w)                          binary (BinaryConnect)
-bitserial_gemm         Σ 2^{i+j} popcount(a_i ∧ w_j)                  uniform, DSQ hard, 1–4 bit
-narrow_gemm            Σ a·w in int8/int16 lanes, safe flushes        DSQ ARM deployment, 2–4 bit
-codebook_gemm          Σ T_a[a]·T_w[w], TBL decode                    APoT Eq. 5, QN Eq. 1
-=====================  =============================================  =========================
+r"""Low-bit GEMMs of integer codes: bit-serial (and-popcount), narrow-accumulation (DSQ-style
+int8/int16 lanes) and codebook (TBL decode, or decode once + SDOT). See :mod:`quanttheory.kernels`.
 """
 
 from __future__ import annotations
 
-import ctypes
-from functools import cache
-
 import numpy as np
 
-from .packing import padded_bytes
-
-INT32_MAX = 2**31 - 1
-_LANE_MAX = {8: 127, 16: 32767}
-_P = ctypes.c_void_p
-_I = ctypes.c_int64
+from ._lib import _LANE_MAX, _check, _check_bits, _check_k_limit, _check_padding, _fn, _out, _ptr
+from .packing import check_int, padded_bytes
 
 
-@cache
-def _lib() -> ctypes.CDLL:
-    import importlib
-
-    # the extension stub (built from kernels/qt_module.c); its .so exports the qt_* symbols
-    stub = importlib.import_module(f"{__package__}._qtkernels")
-    lib = ctypes.CDLL(stub.__file__)
-    lib.qt_backend.restype = ctypes.c_char_p
-    sigs = {
-        "binary_gemm": [_P, _P, _I, _I, _I, _I, _P],
-        "bitserial_gemm": [_P, _P, _I, _I, _I, _I, _I, _P],
-        "narrow_gemm": [_P, _P, _I, _I, _I, _I, _I, _P],
-        "codebook_gemm": [_P, _P, _P, _P, _I, _I, _I, _I, _P],
-    }
-    for name, args in sigs.items():
-        for fn in (getattr(lib, f"qt_{name}"), getattr(lib, f"qt_{name}_ref")):
-            fn.argtypes, fn.restype = args, None
-    return lib
-
-
-def backend() -> str:
-    """``"neon"`` when built against the real ``arm_neon.h`` (AArch64), else ``"simde"``."""
-    return _lib().qt_backend().decode()
-
-
-def _fn(name: str, scalar: bool):
-    return getattr(_lib(), f"qt_{name}_ref" if scalar else f"qt_{name}")
-
-
-def _check(x, name: str, dtype, ndim: int) -> np.ndarray:
-    """Type/layout check without copying: the kernels read the caller's buffer as is."""
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray of {np.dtype(dtype)}; got {type(x).__name__}")
-    if x.dtype != dtype:
-        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}; got {x.dtype}")
-    if x.ndim != ndim or 0 in x.shape:
-        raise ValueError(f"{name} must be a non-empty {ndim}-D array; got shape {x.shape}")
-    if not x.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous (use np.ascontiguousarray); got strides {x.strides}")
-    return x
-
-
-def _check_bits(bits, name: str, valid) -> int:
-    if not isinstance(bits, int | np.integer) or int(bits) not in valid:
-        raise ValueError(f"{name} must be one of {list(valid)}; got {name}={bits!r}")
-    return int(bits)
-
-
-def _check_k_limit(k: int, max_abs_product: int, what: str) -> None:
-    # Any partial sum of K products is bounded by K·max|product|; within int32 no lane of the
-    # int32 accumulators (nor the final sum) can overflow, whatever the summation order.
-    if k * max_abs_product > INT32_MAX:
-        kmax = INT32_MAX // max_abs_product
-        raise ValueError(f"K={k} is too large for {what}: K·max|product| = {k * max_abs_product} "
-                         f"exceeds int32; valid: K <= {kmax}")
-
-
-def _out(m: int, n: int) -> np.ndarray:
-    return np.zeros((m, n), dtype=np.int32)
-
-
-def _ptr(x: np.ndarray) -> int:
-    return x.ctypes.data
-
-
-def binary_gemm(a, w, k: int, *, scalar: bool = False) -> np.ndarray:
-    r"""Binary ±1 GEMM by xor-popcount: :math:`\mathrm{out}_{mn} = K - 2\,\mathrm{popcount}(a_m \oplus w_n)`.
-
-    Parameters
-    ----------
-    a : ndarray of uint8, shape (M, kb)
-        :func:`quanttheory.packing.pack_signs` rows (kb = padded_bytes(k)).
-    w : ndarray of uint8, shape (N, kb)
-    k : int
-        The unpadded K, 1 ≤ K ≤ 2^31 − 1.
-    scalar : bool
-        Run the plain-C twin.
-
-    Returns
-    -------
-    out : ndarray of int32, shape (M, N)
-        :math:`\sum_k a_{mk} w_{nk}` of the ±1 operands.
-    """
-    a, w = _check(a, "a", np.uint8, 2), _check(w, "w", np.uint8, 2)
-    k = int(k)
-    if not 1 <= k <= INT32_MAX or a.shape[1] != padded_bytes(k) or w.shape[1] != a.shape[1]:
-        raise ValueError(f"a and w must have padded_bytes(k) columns with 1 <= k <= {INT32_MAX}; "
-                         f"got k={k}, a.shape={a.shape}, w.shape={w.shape}")
-    out = _out(a.shape[0], w.shape[0])
-    _fn("binary_gemm", scalar)(_ptr(a), _ptr(w), a.shape[0], w.shape[0], k, a.shape[1], _ptr(out))
-    return out
-
-
-def bitserial_gemm(a, w, *, scalar: bool = False) -> np.ndarray:
+def bitserial_gemm(a, w, k: int | None = None, *, scalar: bool = False) -> np.ndarray:
     r"""Bit-serial GEMM of unsigned codes: :math:`\sum_{i,j} 2^{i+j}\,\mathrm{popcount}(a_i \wedge w_j)`.
 
     Parameters
@@ -132,6 +18,9 @@ def bitserial_gemm(a, w, *, scalar: bool = False) -> np.ndarray:
     a : ndarray of uint8, shape (bits_a, M, kb)
         :func:`quanttheory.packing.pack_bitplanes` output, bits_a in 1–4.
     w : ndarray of uint8, shape (bits_w, N, kb)
+    k : int, optional
+        The unpadded K: if given, ``kb`` must be ``padded_bytes(k)`` and every padding bit
+        (position >= k) must be 0 (checked; non-zero padding would be counted).
 
     Returns
     -------
@@ -146,13 +35,34 @@ def bitserial_gemm(a, w, *, scalar: bool = False) -> np.ndarray:
         raise ValueError(f"a and w must have the same padded row length (a multiple of 16 bytes); "
                          f"got a.shape={a.shape}, w.shape={w.shape}")
     _check_k_limit(8 * a.shape[2], (2**ba - 1) * (2**bw - 1), f"{ba}x{bw}-bit codes")
+    if k is not None:
+        k = check_int(k, "k", 1)
+        if a.shape[2] != padded_bytes(k):
+            raise ValueError(f"planes must have padded_bytes(k) = {padded_bytes(k)} bytes per row for k={k}; "
+                             f"got {a.shape[2]}")
+        _check_padding(a, "a", k)
+        _check_padding(w, "w", k)
     out = _out(a.shape[1], w.shape[1])
     _fn("bitserial_gemm", scalar)(_ptr(a), _ptr(w), a.shape[1], w.shape[1], a.shape[2], ba, bw, _ptr(out))
     return out
 
 
+#: Measured under qemu-aarch64 (64x64, K = 1024 and 129, packing included): one bit-plane pair
+#: of the bit-serial kernel costs ~7.3 instructions per output per 128-bit chunk (W1A1: 17.5
+#: MACs/instr), the SDOT kernel ~1.8 per output per 16-byte chunk (8.8 MACs/instr); the ratio
+#: of the two is this constant. W1A2/W2A1 at K = 1024: 10.1-10.5 vs SDOT 8.8; W2A2: 5.9.
+BITSERIAL_VS_SDOT_CHUNK_COST = 4
+
+
+def prefer_bitserial(bits_a: int, bits_w: int, k: int) -> bool:
+    """Whether the bit-serial GEMM is expected to execute fewer instructions than SDOT int8:
+    ``4·bits_a·bits_w·ceil(K/128) <= ceil(K/16)`` (W1A1 at K >= 129, W1A2 from K = 1024 on;
+    never for W2A2 or wider, whatever K)."""
+    return BITSERIAL_VS_SDOT_CHUNK_COST * bits_a * bits_w * -(-k // 128) <= -(-k // 16)
+
+
 def uniform_matmul(a_codes, w_codes, *, bits_a: int, bits_w: int, zero_a: int = 0,
-                   zero_w: int = 0, scalar: bool = False) -> np.ndarray:
+                   zero_w: int = 0, method: str = "auto", scalar: bool = False) -> np.ndarray:
     r"""Exact :math:`\sum_k (u^a_{mk} - z_a)(u^w_{nk} - z_w)` via :func:`bitserial_gemm`.
 
     Signed or offset codes are stored unsigned, ``u = c + z``, and the usual zero-point terms
@@ -166,7 +76,10 @@ def uniform_matmul(a_codes, w_codes, *, bits_a: int, bits_w: int, zero_a: int = 
     bits_a, bits_w : int
         1–4.
     zero_a, zero_w : int
-        Zero points.
+        Zero points (``int``; floats and bools are rejected, not truncated).
+    method : {"auto", "bitserial", "int8"}
+        "auto" takes the bit-serial kernel when :func:`prefer_bitserial` says it executes
+        fewer AArch64 instructions than the SDOT int8 kernel, else SDOT.
 
     Returns
     -------
@@ -174,15 +87,23 @@ def uniform_matmul(a_codes, w_codes, *, bits_a: int, bits_w: int, zero_a: int = 
     """
     from .packing import pack_bitplanes
 
+    zero_a, zero_w = check_int(zero_a, "zero_a"), check_int(zero_w, "zero_w")
+    if method not in ("auto", "bitserial", "int8"):
+        raise ValueError(f"method must be 'auto', 'bitserial' or 'int8'; got {method!r}")
     ua, uw = np.asarray(a_codes), np.asarray(w_codes)
-    pa, pw = pack_bitplanes(ua, bits_a), pack_bitplanes(uw, bits_w)
+    pa, pw = pack_bitplanes(ua, bits_a), pack_bitplanes(uw, bits_w)  # validates codes and bits
     if ua.shape[1] != uw.shape[1]:
         raise ValueError(f"a_codes and w_codes need the same K; got {ua.shape} and {uw.shape}")
-    acc = bitserial_gemm(pa, pw, scalar=scalar).astype(np.int64)
     k = ua.shape[1]
+    if method == "int8" or (method == "auto" and not prefer_bitserial(bits_a, bits_w, k)):
+        from .int8 import int8_gemm
+
+        acc = int8_gemm(ua.astype(np.int8), uw.astype(np.int8), scalar=scalar).astype(np.int64)
+    else:
+        acc = bitserial_gemm(pa, pw, k, scalar=scalar).astype(np.int64)
     sa = ua.astype(np.int64).sum(axis=1)[:, None]
     sw = uw.astype(np.int64).sum(axis=1)[None, :]
-    return acc - int(zero_w) * sa - int(zero_a) * sw + k * int(zero_a) * int(zero_w)
+    return acc - zero_w * sa - zero_a * sw + k * zero_a * zero_w
 
 
 def narrow_flush_limit(bits: int, *, symmetric: bool, lane: int) -> int:
@@ -205,36 +126,8 @@ def narrow_flush_limit(bits: int, *, symmetric: bool, lane: int) -> int:
     return _LANE_MAX[lane] // pmax
 
 
-def narrow_gemm(a, w, *, bits: int, symmetric: bool, lane: int = 16, flush: int | None = None,
-                scalar: bool = False) -> np.ndarray:
-    r"""Narrow-accumulation GEMM of signed byte codes (DSQ-style): :math:`\sum_k a_{mk} w_{nk}`.
-
-    Products are accumulated in int8 (MLA) or int16 (SMLAL) lanes for ``flush`` 16-byte chunks
-    of K, then widened to int32. ``flush`` defaults to, and may not exceed,
-    :func:`narrow_flush_limit`; any K is then exact (longer K just flushes more often).
-
-    Parameters
-    ----------
-    a, w : ndarray of int8, shapes (M, K), (N, K)
-        Codes in [−2^(b−1), 2^(b−1) − 1], or ±(2^(b−1) − 1) if ``symmetric``.
-    bits : int
-        2–4.
-    symmetric : bool
-    lane : {8, 16}
-    flush : int, optional
-        1 ≤ flush ≤ narrow_flush_limit(bits, symmetric, lane).
-
-    Returns
-    -------
-    out : ndarray of int32, shape (M, N)
-    """
-    a, w = _check(a, "a", np.int8, 2), _check(w, "w", np.int8, 2)
-    limit = narrow_flush_limit(bits, symmetric=symmetric, lane=lane)
-    flush = limit if flush is None else flush
-    if not isinstance(flush, int | np.integer) or not 1 <= flush <= limit:
-        raise ValueError(f"flush must be an integer in 1..{limit} for bits={bits}, symmetric={symmetric}, "
-                         f"lane={lane} (more would overflow the int{lane} lanes); got flush={flush!r}")
-    half = 2 ** (bits - 1)
+def _check_codes(a: np.ndarray, w: np.ndarray, bits: int, symmetric: bool) -> None:
+    half = 2 ** (_check_bits(bits, "bits", range(2, 5)) - 1)
     lo, hi = (-(half - 1), half - 1) if symmetric else (-half, half - 1)
     for name, x in (("a", a), ("w", w)):
         if x.min() < lo or x.max() > hi:
@@ -243,6 +136,45 @@ def narrow_gemm(a, w, *, bits: int, symmetric: bool, lane: int = 16, flush: int 
     if a.shape[1] != w.shape[1]:
         raise ValueError(f"a and w need the same K; got a.shape={a.shape}, w.shape={w.shape}")
     _check_k_limit(a.shape[1], max(lo * lo, hi * hi), f"{bits}-bit codes")
+
+
+def narrow_gemm(a, w, *, bits: int, symmetric: bool, lane: int = 16, flush: int | None = None,
+                scalar: bool = False) -> np.ndarray:
+    r"""Narrow-accumulation GEMM of signed byte codes (DSQ-style): :math:`\sum_k a_{mk} w_{nk}`.
+
+    Products are accumulated in int8 (MLA) or int16 (SMLAL) lanes for ``flush`` 16-byte chunks
+    of K, then widened to int32. ``flush`` defaults to, and may not exceed,
+    :func:`narrow_flush_limit`; any K is then exact (longer K just flushes more often).
+    ``lane=32`` takes the SDOT kernel instead (:func:`quanttheory.kernels.int8_gemm`): int32
+    lanes, no flush, fewer instructions on ARMv8.2+.
+
+    Parameters
+    ----------
+    a, w : ndarray of int8, shapes (M, K), (N, K)
+        Codes in [−2^(b−1), 2^(b−1) − 1], or ±(2^(b−1) − 1) if ``symmetric``.
+    bits : int
+        2–4.
+    symmetric : bool
+    lane : {8, 16, 32}
+    flush : int, optional
+        1 ≤ flush ≤ narrow_flush_limit(bits, symmetric, lane); not used with lane = 32.
+
+    Returns
+    -------
+    out : ndarray of int32, shape (M, N)
+    """
+    a, w = _check(a, "a", np.int8, 2), _check(w, "w", np.int8, 2)
+    if _check_bits(lane, "lane", (8, 16, 32)) == 32:
+        _check_codes(a, w, bits, symmetric)
+        from .int8 import int8_gemm
+
+        return int8_gemm(a, w, scalar=scalar)
+    limit = narrow_flush_limit(bits, symmetric=symmetric, lane=lane)
+    flush = limit if flush is None else flush
+    if isinstance(flush, bool) or not isinstance(flush, int | np.integer) or not 1 <= flush <= limit:
+        raise ValueError(f"flush must be an integer in 1..{limit} for bits={bits}, symmetric={symmetric}, "
+                         f"lane={lane} (more would overflow the int{lane} lanes); got flush={flush!r}")
+    _check_codes(a, w, bits, symmetric)
     out = _out(a.shape[0], w.shape[0])
     _fn("narrow_gemm", scalar)(_ptr(a), _ptr(w), a.shape[0], w.shape[0], a.shape[1], lane, int(flush),
                                _ptr(out))
@@ -256,11 +188,14 @@ def codebook_flush_limit(table_a, table_w) -> int:
     return _LANE_MAX[16] // max(pmax, 1)
 
 
-def codebook_gemm(a, w, table_a, table_w, *, scalar: bool = False) -> np.ndarray:
+def codebook_gemm(a, w, table_a, table_w, *, method: str = "tbl", scalar: bool = False) -> np.ndarray:
     r"""Codebook GEMM: :math:`\sum_k T_a[a_{mk}]\,T_w[w_{nk}]` with TBL-decoded 4-bit indices.
 
-    Decoded levels are multiply-accumulated in int16 lanes (SMLAL) and widened every
-    :func:`codebook_flush_limit` chunks, so the result is exact for any int8 tables.
+    ``method="tbl"``: both operands TBL-decoded in the inner loop, levels multiply-accumulated
+    in int16 lanes (SMLAL) and widened every :func:`codebook_flush_limit` chunks, so the result
+    is exact for any int8 tables. ``method="sdot"``: each operand decoded once
+    (:func:`quanttheory.kernels.decode_rows`; weights at packing time in a deployment), then
+    the SDOT int8 kernel (int32 lanes, no flush).
 
     Parameters
     ----------
@@ -268,6 +203,7 @@ def codebook_gemm(a, w, table_a, table_w, *, scalar: bool = False) -> np.ndarray
         Indices into the tables, each < len(table).
     table_a, table_w : ndarray of int8, shape (L,), 1 ≤ L ≤ 16
         Integer levels, e.g. from :func:`codebook_grid` (APoT, QN).
+    method : {"tbl", "sdot"}
 
     Returns
     -------
@@ -286,6 +222,12 @@ def codebook_gemm(a, w, table_a, table_w, *, scalar: bool = False) -> np.ndarray
         raise ValueError(f"a and w need the same K; got a.shape={a.shape}, w.shape={w.shape}")
     pmax = int(np.abs(tabs[0].astype(np.int64)).max()) * int(np.abs(tabs[1].astype(np.int64)).max())
     _check_k_limit(a.shape[1], max(pmax, 1), "these codebooks")
+    if method == "sdot":
+        from .int8 import decode_rows, int8_gemm
+
+        return int8_gemm(decode_rows(a, tabs[0]), decode_rows(w, tabs[1]), scalar=scalar)
+    if method != "tbl":
+        raise ValueError(f"method must be 'tbl' or 'sdot'; got {method!r}")
     out = _out(a.shape[0], w.shape[0])
     _fn("codebook_gemm", scalar)(_ptr(a), _ptr(w), _ptr(tabs[0]), _ptr(tabs[1]), a.shape[0], w.shape[0],
                                  a.shape[1], codebook_flush_limit(*tabs), _ptr(out))
