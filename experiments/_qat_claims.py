@@ -128,7 +128,9 @@ def _qn_rows(r1, r5):
                 "After training with a growing temperature, replacing the sigmoids by steps costs no accuracy",
                 ci3, f"< {STEP_COST_MARGIN} (step minus soft test error)", v3, "1 point",
                 f"MNIST-1D, 2-bit QN weights only, {ci3.n} replicates; W/A: "
-                f"{fmt(stats.paired_ci(values(r1, 'qn', 2), values(r1, 'qn', 2, 'soft_test_error')))}.")
+                f"{fmt(stats.paired_ci(values(r1, 'qn', 2), values(r1, 'qn', 2, 'soft_test_error')))}."
+                + ("" if v3 == "holds" else " Cause: scale — at the final T the soft map is not yet the step "
+                   f"map (see qn-1); exact-slope QN: {fmt(_step_cost(r1, 'qn-w-exact'))}."))
     return [row1, row2, row3]
 
 
@@ -140,6 +142,10 @@ def _qn_cause(r1):
                 f"{fmt(paired(r1, 'uniform-w', 'qn-w-exact', 2))}.")
     return (" Cause not isolated: neither the gradient form (exact − released above) nor the level set "
             "(both ternary) separates QN from the STE here; the MLP has no weight sharing.")
+
+
+def _step_cost(results, rec):
+    return stats.paired_ci(values(results, rec, 2), values(results, rec, 2, "soft_test_error"))
 
 
 def _fmt_log(a):
