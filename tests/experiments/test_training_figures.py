@@ -138,7 +138,7 @@ OPPOSITE = {("holds", "fails"), ("fails", "holds")}
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("QT_QAT_QUICK_VS_FULL"),
-                    reason="~20 min of QAT (2 seeds × 2 MNIST-1D replicates): set QT_QAT_QUICK_VS_FULL=1")
+                    reason="~10 min of QAT (2 seeds × 2 MNIST-1D replicates): set QT_QAT_QUICK_VS_FULL=1")
 @pytest.mark.parametrize("seed", [1, 2])
 def test_quick_grid_never_contradicts_the_committed_full_run(seed):
     """The quick grid at --seed 1 and 2 against the committed full run (seed 0): a quick verdict
