@@ -79,7 +79,7 @@ def _rule(name):
 
 def _train(point, rng):
     data_rng, *rule_rngs = rng.spawn(1 + len(RULES))
-    prob = (problems.LeastSquares.random(200, 10, 0.5, data_rng) if point["problem"] == "least-squares"
+    prob = (problems.LeastSquares.random(200, 10, data_rng, noise=0.5) if point["problem"] == "least-squares"
             else problems.LogisticRegression.random(200, 10, data_rng))
     out = {}
     every = point["steps"] // 50
