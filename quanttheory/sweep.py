@@ -167,10 +167,19 @@ def process_pool(jobs: int | None = None) -> ProcessPoolExecutor:
 
 
 def terminate_pool(pool: Executor) -> None:
-    """Stop a process pool now: kill its workers (running points are lost, finished ones cached)."""
+    """Stop a process pool now: kill its workers (running points are lost, finished ones cached).
+
+    Nothing is cancelled here: the pool fails every pending future itself once its workers are
+    gone, and (Python 3.11) raises InvalidStateError in its manager thread for a future that is
+    already cancelled, so such work items are dropped first.
+    """
+    pending = getattr(pool, "_pending_work_items", None) or {}
+    for key, item in list(pending.items()):
+        if item.future.cancelled():
+            pending.pop(key, None)
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         proc.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=False, cancel_futures=False)
 
 
 def dask_client(scheduler: str, timeout: float | None = None):
@@ -195,17 +204,21 @@ def _processes(tasks: Sequence[tuple], *, jobs: int | None, pool: Executor | Non
     own = pool is None
     executor = process_pool(jobs) if pool is None else pool
     futures = {executor.submit(compute_point, *t): i for i, t in enumerate(tasks)}
+    stopped = False
     try:
         for fut in as_completed(futures):
             yield futures[fut], fut.result()
     except KeyboardInterrupt:
+        stopped = True
         terminate_pool(executor)  # do not wait for running points: the user asked to stop
         raise
-    finally:
-        for fut in futures:  # after an error or interrupt, drop what has not started
+    except BaseException:
+        for fut in futures:  # after an error, drop what has not started
             fut.cancel()
-        if own:
-            executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        if own:  # (after terminate_pool, cancelling would race the pool's own clean-up)
+            executor.shutdown(wait=True, cancel_futures=not stopped)
 
 
 def _dask(tasks: Sequence[tuple], *, scheduler: str | None, pool: Any = None, **_: Any) -> Iterator:
