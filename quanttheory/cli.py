@@ -34,7 +34,7 @@ from .gallery import Entry, gallery_markdown, replace_between, summary
 from .plotting import atomic_write_text
 from .sweep import Sweep, dask_client, discover, get_experiment, process_pool, run_sweep, terminate_pool
 
-BENCHES = ("optim", "kernels")
+BENCHES = ("optim", "kernels", "nn")
 
 
 def _int_at_least(low: int):
@@ -154,6 +154,15 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
+def _committed(module: ModuleType, outdir: Path | None) -> Entry:
+    """Entry of an ``EXPLICIT_ONLY`` experiment (e.g. qat-study, ~1 h) from its committed results:
+    ``figures``/``claims`` redraw it and take its ledger rows without rerunning it."""
+    results = module.committed_results()
+    figures = list(module.plot(results, _mkdir(outdir / module.NAME))) if outdir and results else []
+    return Entry(module.NAME, module.PAPER, summary(module), [Path(f) for f in figures],
+                 list(module.claims(results)) if results else [], len(results), 0.0)
+
+
 def _pool(args: argparse.Namespace, stack: ExitStack) -> Any:
     """One process pool or Dask client for every module (starting either costs seconds)."""
     if _executor(args) == "dask":
@@ -165,14 +174,19 @@ def _pool(args: argparse.Namespace, stack: ExitStack) -> Any:
     return None
 
 
-def _run_many(modules: list[ModuleType], args: argparse.Namespace, outdir: Path | None) -> list[Entry]:
+def _run_many(modules: list[ModuleType], args: argparse.Namespace, outdir: Path | None,
+              run_explicit: bool = False) -> list[Entry]:
     """Run each module; a failure is reported and recorded, and the others still run.
 
     A KeyboardInterrupt, also one wrapped in another exception, stops the whole run.
+    ``EXPLICIT_ONLY`` modules are run only when named (``run_explicit``, ``quanttheory run NAME``);
+    otherwise their committed results are used.
     """
     writable(Cache(args.cache or default_root()).root, "cache directory")
     first_compile_notice()
     entries = []
+    explicit = [] if run_explicit else [m for m in modules if getattr(m, "EXPLICIT_ONLY", False)]
+    modules = [m for m in modules if m not in explicit]
     with ExitStack() as stack:
         pool = _pool(args, stack)
         for module in modules:
@@ -184,7 +198,7 @@ def _run_many(modules: list[ModuleType], args: argparse.Namespace, outdir: Path 
                 traceback.print_exc()
                 print(f"error: experiment {module.NAME} failed: {err!r}", file=sys.stderr)
                 entries.append(Entry(module.NAME, module.PAPER, summary(module), error=repr(err)))
-    return entries
+    return entries + [_committed(m, outdir) for m in explicit if hasattr(m, "committed_results")]
 
 
 def _print_verdicts(claims: list[Claim]) -> None:
@@ -195,7 +209,7 @@ def _print_verdicts(claims: list[Claim]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     modules = [get_experiment(n) for n in args.names]
-    entries = _run_many(modules, args, writable(_outdir(args), "--outdir"))
+    entries = _run_many(modules, args, writable(_outdir(args), "--outdir"), run_explicit=True)
     for e in entries:
         for f in e.figures:
             print(f)

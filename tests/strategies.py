@@ -79,6 +79,27 @@ def code_matrices(draw, max_rows: int = 5):
     return bits, draw(hnp.arrays(np.int64, shape, elements=st.integers(0, 2**bits - 1)))
 
 
+# --------------------------------------------------------------------------- nn / CNN
+
+
+@st.composite
+def cnn_configs(draw):
+    """Small valid (CNN keyword arguments, batch size) pairs: 1-D or 2-D, any pooling/head/stride."""
+    dims = draw(st.sampled_from([1, 2]))
+    blocks = draw(st.integers(1, 3))
+    pool = draw(st.sampled_from([None, "max", "avg"]))
+    stride = draw(st.integers(1, 2))
+    kernel = draw(st.sampled_from([1, 3, 5]))
+    # large enough that every block (and every 2-wide pool) keeps a non-empty map
+    side = draw(st.integers(kernel + 2 ** (blocks + 1), 24))
+    in_shape = (draw(st.integers(1, 3)), side) if dims == 1 else (draw(st.integers(1, 2)), side, side)
+    config = dict(in_shape=in_shape, channels=tuple(draw(st.integers(1, 4)) for _ in range(blocks)),
+                  kernel=kernel, n_classes=draw(st.integers(2, 5)), stride=stride, pool=pool,
+                  head=draw(st.sampled_from(["gap", "flatten"])), batch_norm=draw(st.booleans()),
+                  backend=draw(st.sampled_from(["numpy", "numba"])))
+    return config, draw(st.integers(1, 4))
+
+
 # --------------------------------------------------------------------------- floating-point formats
 
 float_format_names = st.sampled_from(["bf16", "fp16", "e4m3", "e5m2", "e2m3", "e3m2", "e2m1"])

@@ -1,147 +1,231 @@
-r"""Quantization-aware training (QAT) of a small numpy MLP with uniform / DSQ / APoT / QN quantizers.
+r"""Method-agnostic quantization-aware training (QAT): one loop for every recipe and model.
 
-The network is ``input → [Ŵ₁, ReLU, â] → [Ŵ₂, ReLU, â] → float head → softmax``: both hidden
-layers have quantized weights Ŵ and quantized ReLU activations â (one quantizer *site* each,
-see :mod:`quanttheory.nn.layers`), the input and the head stay in float, as is usual for the
-first/last layers in DSQ [1]_, APoT [2]_ and QN [3]_. Training follows the papers' recipe in
-miniature: a float network is trained first, then fine-tuned with the quantizers in the loop
-(Adam on weights and quantizer parameters together; QN's temperature T = rate × epoch).
+The protocol (the same for every recipe of :mod:`quanttheory.nn.recipes`):
 
-Data are generated locally by a random teacher network (no downloads):
-:func:`quanttheory.nn.data.teacher_student` with a Gaussian teacher.
+1. one converged float checkpoint per seed (:func:`pretrain`);
+2. every recipe starts from that checkpoint, calibrates its quantizers on one batch
+   (:func:`quanttheory.nn.recipes.calibrate`) and gets the same budget (:class:`Budget`):
+   SGD with momentum, cosine decay to 0, the same minibatch order (an order Generator
+   re-created from the same seed for every recipe), weight decay on the network's weights;
+3. the deployed (hard) network is scored on the test split after the last step; the
+   validation split picks each recipe's learning rate.
+
+Models follow the interface of :mod:`quanttheory.nn.cnn`: ``init(rng)``, ``init_state()``,
+``forward(params, state, x, train, wq, aq) -> (logits, tape, state)``, ``backward(tape, dlogits)``,
+``quantized_layers``. :class:`MLP` is the fully connected member (first and last layer float).
 
 References
 ----------
-.. [1] Gong et al. "Differentiable Soft Quantization". ICCV 2019, arXiv:1908.05033.
-.. [2] Li, Dong, Wang. "Additive Powers-of-Two Quantization". ICLR 2020, arXiv:1909.13144.
-.. [3] Yang et al. "Quantization Networks". CVPR 2019, arXiv:1911.09464.
-.. [4] Kingma, Ba. "Adam: A Method for Stochastic Optimization". ICLR 2015, Algorithm 1.
+.. [1] Loshchilov, Hutter. "SGDR: Stochastic Gradient Descent with Warm Restarts". ICLR 2017
+   (cosine decay, Eq. 5 without restarts).
+.. [2] Kingma, Ba. "Adam: A Method for Stochastic Optimization". ICLR 2015, Algorithm 1.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 from scipy.special import log_softmax, softmax
 
-from . import data as nn_data
 from . import layers
 
-SITES = ("w1", "a1", "w2", "a2")
 
-
-def init_mlp(rng, dim, hidden, n_classes):
-    """He-initialised float weights ``{"W1", "b1", "W2", "b2", "W3", "b3"}`` (W ~ N(0, 2/fan_in))."""
-    sizes = (dim, *hidden, n_classes)
-    params = {}
-    for k, (m, n) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
-        params[f"W{k}"] = rng.standard_normal((m, n)) * np.sqrt(2.0 / m)
-        params[f"b{k}"] = np.zeros(n)
-    return params
+def softmax_cross_entropy(logits, y):
+    """Mean cross-entropy and its gradient with respect to the logits."""
+    n = y.size
+    loss = float(-np.mean(log_softmax(logits, axis=1)[np.arange(n), y]))
+    g = softmax(logits, axis=1)
+    g[np.arange(n), y] -= 1.0
+    return loss, g / n
 
 
 @dataclass(frozen=True)
-class Net:
-    """A network's configuration: quantization method, bits, and the frozen site parameters.
+class MLP:
+    """``x → fc0 → ReLU → [aq, wq] fc1 → ReLU → … → fc{L−1}`` with fc0 and the head in float.
 
     Attributes
     ----------
-    method : str
-        One of :data:`quanttheory.nn.layers.METHODS`.
-    bits : int
-        Bits of every quantized weight and activation (2–8).
-    frozen : dict
-        ``site → {name: value}`` of the parameters that are not trained (QN biases, APoT scale).
+    sizes : tuple of int
+        (input features, hidden widths…, classes). Inputs of any shape are flattened.
     """
 
-    method: str
-    bits: int
-    frozen: dict
+    sizes: tuple
+
+    @property
+    def quantized_layers(self):
+        return tuple(f"fc{k}" for k in range(1, len(self.sizes) - 2))
+
+    def init(self, rng):
+        """He-initialised weights ``fc{k}.w`` (fan_in, fan_out) and zero biases ``fc{k}.b``."""
+        out = {}
+        for k, (m, n) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
+            out[f"fc{k}.w"] = rng.standard_normal((m, n)) * np.sqrt(2.0 / m)
+            out[f"fc{k}.b"] = np.zeros(n)
+        return out
+
+    def init_state(self):
+        return {}
+
+    def forward(self, params, state, x, *, train=False, wq=None, aq=None):
+        """Logits, the tape for :meth:`backward`, and the (unchanged) state."""
+        a = x.reshape(x.shape[0], -1)
+        tape, last = [], len(self.sizes) - 2
+        for k in range(last + 1):
+            name, avjp, wvjp = f"fc{k}", None, None
+            w = params[f"{name}.w"]
+            if name in self.quantized_layers:
+                if aq is not None:
+                    a, avjp = aq(name, a)
+                if wq is not None:
+                    w, wvjp = wq(name, w)
+            z = a @ w + params[f"{name}.b"]
+            tape.append((a, w, z, avjp, wvjp))
+            a = np.maximum(z, 0.0) if k < last else z
+        return a, tape, state
+
+    def backward(self, tape, dlogits):
+        """Gradients of every parameter and every hook parameter."""
+        grads, g = {}, dlogits
+        for k in range(len(tape) - 1, -1, -1):
+            a, w, z, avjp, wvjp = tape[k]
+            if k < len(tape) - 1:
+                g = g * (z > 0.0)
+            gw, grads[f"fc{k}.b"] = a.T @ g, g.sum(axis=0)
+            if wvjp is not None:
+                gw, extra = wvjp(gw)
+                grads |= extra
+            grads[f"fc{k}.w"] = gw
+            if k == 0:
+                break
+            g = g @ w.T
+            if avjp is not None:
+                g, extra = avjp(g)
+                grads |= extra
+        return grads
 
 
-def quantizer_init(method, bits, params, x_batch):
-    """Initial quantizer parameters for ``params`` (float weights) and an input batch.
+@dataclass(frozen=True)
+class Budget:
+    """Training budget: epochs, batch size, peak learning rate, momentum."""
 
-    Returns ``(net, learn)`` where ``learn`` maps ``"<site>.<name>"`` to 0-d float arrays (to be
-    trained together with the weights). Activation ranges come from the float network's
-    activations on ``x_batch``; layer 2's from layer 1's *quantized* output.
+    epochs: int
+    learning_rate: float
+    batch_size: int = 128
+    momentum: float = 0.9
+
+    def __post_init__(self):
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ValueError(f"epochs must be a positive integer; got {self.epochs!r}")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ValueError(f"learning_rate must be finite and > 0; got {self.learning_rate!r}")
+
+
+def cosine(base, step, total):
+    """Cosine decay [1]_ from ``base`` at step 0 to 0 at ``total``."""
+    return 0.5 * base * (1.0 + math.cos(math.pi * step / total))
+
+
+class FloatSites:
+    """The no-quantizer stand-in for :class:`quanttheory.nn.recipes.Quantizers` (float training)."""
+
+    frozen: dict = {}
+
+    def hooks(self, params, **_):
+        return None, None
+
+    def groups(self, name):
+        from .recipes import WEIGHT_DECAY
+        return 1.0, None, WEIGHT_DECAY
+
+    def project(self, params):
+        return params
+
+    def temperature(self, epoch):
+        return 1.0
+
+
+def _sgd_step(params, grads, velocity, quant, *, decay, lr, momentum):
+    """SGD with momentum and weight decay; ``decay`` ∈ [0, 1] is the cosine factor of this step."""
+    new, vel = {}, {}
+    for k, p in params.items():
+        scale, absolute, wd = quant.groups(k)
+        rate = decay * (lr * scale if absolute is None else absolute)
+        g = grads.get(k, 0.0) + wd * p
+        vel[k] = momentum * velocity.get(k, 0.0) + g
+        new[k] = p - rate * vel[k]
+    return new, vel
+
+
+def _temperature(quant, epoch):
+    rec = getattr(quant, "recipe", None)
+    return rec.temperature(epoch) if rec is not None else 1.0
+
+
+def train(model, params, state, data, quant, budget, order_rng, *, record=None):
+    """SGD-with-momentum QAT (or float training, ``quant=FloatSites()``); ``(params, state, history)``.
+
+    Each epoch visits the training split once in an order drawn from ``order_rng``; the
+    learning rate follows :func:`cosine` per step; quantizer parameters get the recipe's
+    learning rates and weight decays and are projected onto their valid sets after each step.
+    ``record(epoch, params, state)`` (optional) is called before training (epoch −1) and after
+    every epoch; its dicts form ``history`` (arrays over epochs).
     """
-    method, bits = layers.check_method(method, bits)
-    frozen, learn = {}, {}
-    a = x_batch
-    for k in (1, 2):
-        w = params[f"W{k}"]
-        lw, fw = layers.init_site(method, bits, w, signed=True, weight_scale=np.sqrt(2.0 / w.shape[0]))
-        qw = layers.quantize(method, bits, w, lw | fw, signed=True, mode="eval")
-        h = np.maximum(a @ qw + params[f"b{k}"], 0.0)
-        la, fa = layers.init_site(method, bits, h, signed=False)
-        a = layers.quantize(method, bits, h, la | fa, signed=False, mode="eval")
-        for site, lv, fv in ((f"w{k}", lw, fw), (f"a{k}", la, fa)):
-            frozen[site] = fv
-            learn |= {f"{site}.{n}": np.asarray(v, dtype=np.float64) for n, v in lv.items()}
-    return Net(method, bits, frozen), learn
+    n = data.y_train.size
+    steps_per_epoch = n // budget.batch_size
+    total, step, velocity, rows = budget.epochs * steps_per_epoch, 0, {}, []
+    if record is not None:
+        rows.append(record(-1, params, state))
+    for epoch in range(budget.epochs):
+        temperature = _temperature(quant, epoch)
+        order = order_rng.permutation(n)
+        for b in range(steps_per_epoch):
+            idx = order[b * budget.batch_size:(b + 1) * budget.batch_size]
+            wq, aq = quant.hooks(params, mode="train", temperature=temperature, train=True)
+            logits, tape, state = model.forward(params, state, data.x_train[idx], train=True, wq=wq, aq=aq)
+            _, dlogits = softmax_cross_entropy(logits, data.y_train[idx])
+            grads = model.backward(tape, dlogits)
+            params, velocity = _sgd_step(params, grads, velocity, quant, decay=cosine(1.0, step, total),
+                                         lr=budget.learning_rate, momentum=budget.momentum)
+            params = quant.project(params)
+            step += 1
+        if record is not None:
+            rows.append(record(epoch, params, state))
+    history = {k: np.array([r[k] for r in rows]) for k in rows[0]} if rows else {}
+    return params, state, history
 
 
-def _site(net, params, site):
-    learn = {n.split(".", 1)[1]: float(v) for n, v in params.items() if n.startswith(site + ".")}
-    return learn | net.frozen[site]
+def logits_of(model, params, state, x, quant, *, mode="eval", temperature=1.0, batch_size=2000):
+    """Evaluation-mode logits of ``x`` in batches (deployed map with ``mode="eval"``)."""
+    out = []
+    for s in range(0, x.shape[0], batch_size):
+        wq, aq = quant.hooks(params, mode=mode, temperature=temperature, train=False)
+        out.append(model.forward(params, state, x[s:s + batch_size], train=False, wq=wq, aq=aq)[0])
+    return np.concatenate(out)
 
 
-def forward(net, params, x, *, mode="train", temperature=1.0):
-    """Logits of shape (n, n_classes) and the cache the backward pass needs.
-
-    ``params`` holds the float weights and the ``"<site>.<name>"`` quantizer parameters;
-    ``mode`` selects the quantizers' map (:func:`quanttheory.nn.layers.quantize`).
-    """
-    cache, a = [], x
-    for k in (1, 2):
-        w = params[f"W{k}"]
-        pw = _site(net, params, f"w{k}")
-        qw = layers.quantize(net.method, net.bits, w, pw, signed=True, mode=mode, temperature=temperature)
-        z = a @ qw + params[f"b{k}"]
-        h = np.maximum(z, 0.0)
-        pa = _site(net, params, f"a{k}")
-        a_next = layers.quantize(net.method, net.bits, h, pa, signed=False, mode=mode, temperature=temperature)
-        cache.append((a, w, pw, qw, z, h, pa))
-        a = a_next
-    cache.append(a)
-    return a @ params["W3"] + params["b3"], cache
+def error_rate(model, params, state, x, y, quant, *, mode="eval", temperature=1.0):
+    """Fraction of misclassified rows (argmax ties go to the lowest class)."""
+    logits = logits_of(model, params, state, x, quant, mode=mode, temperature=temperature)
+    return float(np.mean(np.argmax(logits, axis=1) != y))
 
 
-def cross_entropy(logits, y):
-    """Mean softmax cross-entropy (log-softmax form: no overflow for large logits)."""
-    return float(-np.mean(log_softmax(logits, axis=1)[np.arange(y.size), y]))
+def soft_hard(model, params, state, x, y, quant, temperature):
+    """``(soft error, deployed error, mean|soft − deployed logits| / mean|deployed logits|)``."""
+    hard = logits_of(model, params, state, x, quant, mode="eval")
+    soft = logits_of(model, params, state, x, quant, mode="soft", temperature=temperature)
+    gap = float(np.mean(np.abs(soft - hard)) / max(float(np.mean(np.abs(hard))), 1e-12))
+    return (float(np.mean(np.argmax(soft, 1) != y)), float(np.mean(np.argmax(hard, 1) != y)), gap)
 
 
-def loss_and_grads(net, params, x, y, *, mode="train", temperature=1.0):
-    """Cross-entropy loss and its gradient w.r.t. every entry of ``params`` (same keys).
+def site_params(params):
+    """The quantizer parameters of ``params`` (names with a site: ``"<layer>.<w|a>.<name>"``)."""
+    return {k: float(v) for k, v in params.items() if k.count(".") == 2 and k.split(".")[1] in ("w", "a")}
 
-    Backward: softmax–cross-entropy, the float head, then per hidden layer the activation
-    site, ReLU (derivative 1[z > 0]), the matmul and the weight site, each site through its
-    quantizer's partials (:func:`quanttheory.nn.layers.site_vjp`).
-    """
-    logits, cache = forward(net, params, x, mode=mode, temperature=temperature)
-    n = y.size
-    g = softmax(logits, axis=1)
-    g[np.arange(n), y] -= 1.0
-    g /= n
-    a_last = cache[-1]
-    grads = {"W3": a_last.T @ g, "b3": g.sum(axis=0)}
-    ga = g @ params["W3"].T
-    kw = {"temperature": temperature}
-    for k in (2, 1):
-        a_in, w, pw, qw, z, h, pa = cache[k - 1]
-        gh, gpa = layers.site_vjp(net.method, net.bits, h, pa, ga, signed=False, **kw)
-        gz = gh * (z > 0.0)
-        gw, gpw = layers.site_vjp(net.method, net.bits, w, pw, a_in.T @ gz, signed=True, **kw)
-        grads[f"W{k}"], grads[f"b{k}"] = gw, gz.sum(axis=0)
-        for site, gp in ((f"a{k}", gpa), (f"w{k}", gpw)):
-            grads |= {f"{site}.{name}": np.asarray(v) for name, v in gp.items()}
-        ga = gz @ qw.T
-    return cross_entropy(logits, y), grads
 
+# -- Adam, used by the float training of quanttheory.nn.cnn.fit and quanttheory.nn.mlp ---------------
 
 class AdamState(NamedTuple):
     """Adam moments (same keys and shapes as the parameters) and the step count."""
@@ -152,16 +236,15 @@ class AdamState(NamedTuple):
 
 
 def adam_init(params):
-    """Zero moments [4]_ Algorithm 1."""
+    """Zero moments [2]_ Algorithm 1."""
     zeros = {k: np.zeros_like(v, dtype=np.float64) for k, v in params.items()}
     return AdamState(zeros, {k: z.copy() for k, z in zeros.items()}, 0)
 
 
 def adam_update(params, grads, state, *, learning_rate, b1=0.9, b2=0.999, eps=1e-8, scales=None):
-    """One Adam step [4]_ Algorithm 1 (bias-corrected moments): ``(new params, new state)``.
+    """One Adam step [2]_ Algorithm 1 (bias-corrected moments): ``(new params, new state)``.
 
-    ``scales`` (optional, name → float, default 1) multiplies a parameter's step: Adam on
-    p / scale (see :func:`quanttheory.nn.layers.step_scales`).
+    ``scales`` (optional, name → float, default 1) multiplies a parameter's step.
     """
     scales = scales or {}
     count = state.step + 1
@@ -173,127 +256,5 @@ def adam_update(params, grads, state, *, learning_rate, b1=0.9, b2=0.999, eps=1e
     return new, AdamState(mu, nu, count)
 
 
-def step_scales(net, params):
-    """Adam step multipliers of every quantizer parameter, from its current value (weights: 1)."""
-    out = {}
-    for site in SITES:
-        learn = {n.split(".", 1)[1]: float(v) for n, v in params.items() if n.startswith(site + ".")}
-        out |= {f"{site}.{n}": v for n, v in layers.step_scales(net.method, learn).items()} if learn else {}
-    return out
-
-
-def project(net, params):
-    """Apply each site's validity constraints (:func:`quanttheory.nn.layers.project_site`)."""
-    out = dict(params)
-    for site in SITES:
-        learn = {n.split(".", 1)[1]: float(v) for n, v in params.items() if n.startswith(site + ".")}
-        for name, v in layers.project_site(net.method, learn).items():
-            out[f"{site}.{name}"] = np.asarray(v, dtype=np.float64)
-    return out
-
-
-def error_rate(net, params, x, y, *, mode="eval", temperature=1.0):
-    """Fraction of misclassified rows (ties in the logits go to the lowest class, as argmax)."""
-    logits, _ = forward(net, params, x, mode=mode, temperature=temperature)
-    return _misclassified(logits, y)
-
-
-def _misclassified(logits, y):
-    return float(np.mean(np.argmax(logits, axis=1) != y))
-
-
-def _snapshot(net, params, data, temperature):
-    hard, _ = forward(net, params, data.x_test, mode="eval", temperature=temperature)
-    # only DSQ and QN have a soft map distinct from the deployed one (saves a test-set pass)
-    soft = forward(net, params, data.x_test, mode="soft", temperature=temperature)[0] \
-        if net.method in layers.SOFT_METHODS else hard
-    row = {"test_error": _misclassified(hard, data.y_test),
-           "soft_test_error": _misclassified(soft, data.y_test),
-           # relative to the logits' own size, so the gap is comparable across methods and epochs
-           "soft_hard_gap": float(np.mean(np.abs(soft - hard)) / max(np.mean(np.abs(hard)), 1e-12))}
-    return row | {k: float(v) for k, v in params.items() if "." in k}
-
-
-def fit(net, params, data, rng, *, epochs, batch_size=100, learning_rate=1e-3, qn_rate=5.0):
-    """Train ``params`` with Adam on minibatches; ``(params, history)``.
-
-    Each epoch visits the training set once in an order drawn from ``rng``. QN's temperature
-    is T = ``qn_rate`` × epoch (epochs counted from 1, [3]_ §4); other methods ignore it.
-    Quantizer parameters take steps relative to their initial size
-    (:func:`quanttheory.nn.layers.step_scales`) and are projected onto their valid sets after
-    every step.
-
-    Returns
-    -------
-    params : dict
-    history : dict of str to ndarray
-        ``train_loss``, ``temperature`` of shape (epochs,) (the loss is the epoch mean of the
-        training-map minibatch losses); ``test_error`` (deployed map), ``soft_test_error``
-        (the soft map: DSQ, QN), ``soft_hard_gap`` (mean |soft − deployed logits| /
-        mean |deployed logits| on the test set) and every ``"<site>.<name>"`` quantizer
-        parameter, of shape (epochs + 1,), entry 0 before training (evaluated at the first epoch's temperature).
-    """
-    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer; got {epochs!r}")
-    n = data.y_train.size
-    if not 1 <= batch_size <= n:
-        raise ValueError(f"batch_size must be in 1..{n} (the training-set size); got {batch_size!r}")
-    state = adam_init(params)
-    scales = step_scales(net, params)
-    rows = [_snapshot(net, params, data, qn_rate)]
-    losses, temps = [], []
-    for epoch in range(1, epochs + 1):
-        temperature = qn_rate * epoch
-        order = rng.permutation(n)
-        batch_losses = []
-        for start in range(0, n - batch_size + 1, batch_size):
-            idx = order[start:start + batch_size]
-            loss, grads = loss_and_grads(net, params, data.x_train[idx], data.y_train[idx],
-                                         temperature=temperature)
-            params, state = adam_update(params, grads, state, learning_rate=learning_rate, scales=scales)
-            params = project(net, params)
-            batch_losses.append(loss)
-        losses.append(np.mean(batch_losses))
-        temps.append(temperature)
-        rows.append(_snapshot(net, params, data, temperature))
-    history = {k: np.array([r[k] for r in rows]) for k in rows[0]}
-    return params, history | {"train_loss": np.array(losses), "temperature": np.array(temps)}
-
-
-@dataclass(frozen=True)
-class Setup:
-    """Sizes of one quantization-aware-training run (the same for every method)."""
-
-    n_train: int = 2000
-    n_test: int = 2000
-    dim: int = 16
-    n_classes: int = 4
-    teacher_hidden: int = 32
-    hidden: tuple[int, int] = (64, 64)
-    float_epochs: int = 20
-    qat_epochs: int = 20
-    batch_size: int = 100
-    learning_rate: float = 3e-3
-    qn_rate: float = 5.0
-
-
-def run(method, bits, seed, setup=Setup()):
-    """Float pre-training then QAT of ``method`` at ``bits``: ``(history, float_history)``.
-
-    Data, initial weights, the float pre-training and the minibatch order all derive from
-    ``seed`` alone (``SeedSequence(seed).spawn(3)``), so every method fine-tunes the *same*
-    float network on the same data in the same order: differences between methods at one seed
-    are paired. ``method="float"`` fine-tunes in float (the baseline with the same budget).
-    """
-    data_ss, init_ss, order_ss = np.random.SeedSequence(seed).spawn(3)
-    data = nn_data.teacher_student(setup.n_train, setup.n_test, dim=setup.dim, hidden=setup.teacher_hidden,
-                                   n_classes=setup.n_classes, binary_teacher=False,
-                                   rng=np.random.default_rng(data_ss))
-    params = init_mlp(np.random.default_rng(init_ss), setup.dim, setup.hidden, setup.n_classes)
-    order = np.random.default_rng(order_ss)
-    kw = {"batch_size": setup.batch_size, "learning_rate": setup.learning_rate, "qn_rate": setup.qn_rate}
-    float_net, _ = quantizer_init("float", bits, params, data.x_train)
-    params, float_history = fit(float_net, params, data, order, epochs=setup.float_epochs, **kw)
-    net, learn = quantizer_init(method, bits, params, data.x_train[: setup.batch_size * 5])
-    _, history = fit(net, params | learn, data, order, epochs=setup.qat_epochs, **kw)
-    return history, float_history
+__all__ = ["MLP", "Budget", "FloatSites", "train", "error_rate", "soft_hard", "logits_of",
+           "softmax_cross_entropy", "site_params", "adam_init", "adam_update", "layers"]
