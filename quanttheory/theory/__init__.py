@@ -3,8 +3,10 @@
 See :mod:`quanttheory.theory.bounds` and :mod:`quanttheory.theory.markov` for the derivations.
 """
 
-from . import bounds, markov
+from . import bounds, evidence, markov
 from .bounds import (
+    PAPER_FORMS,
+    REPLACED,
     bc_convex_bound,
     bc_floor,
     bc_strong_floor,
@@ -29,8 +31,9 @@ from .markov import (
 )
 
 __all__ = [
-    "alpha_threshold", "bc_convex_bound", "bc_floor", "bc_strong_floor", "bc_strongly_convex_bound",
-    "bounds", "estimate_D", "estimate_G", "gibbs", "lemma1_bound", "markov", "sr_constant_step_bound",
+    "PAPER_FORMS", "REPLACED", "alpha_threshold", "bc_convex_bound", "bc_floor", "bc_strong_floor",
+    "bc_strongly_convex_bound",
+    "bounds", "evidence", "estimate_D", "estimate_G", "gibbs", "lemma1_bound", "markov", "sr_constant_step_bound",
     "sr_convex_bound", "sr_floor", "sr_strongly_convex_bound", "sr_temperature",
     "stationary_birth_death", "stationary_distribution", "total_variation", "transition_matrix_1d",
     "transition_matrix_2d",
