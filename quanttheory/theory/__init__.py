@@ -1,6 +1,8 @@
 """Closed-form bounds of Li et al. (2017) §3 and the exact SR Markov chain of §4.
 
-See :mod:`quanttheory.theory.bounds` and :mod:`quanttheory.theory.markov` for the derivations.
+See :mod:`quanttheory.theory.bounds` and :mod:`quanttheory.theory.markov` for the derivations,
+and :mod:`quanttheory.theory.evidence` for the slope CIs and control-gated equivalence verdicts
+that the Li et al. theory rows of the claims ledger use.
 """
 
 from . import bounds, evidence, markov
