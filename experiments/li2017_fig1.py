@@ -54,7 +54,7 @@ EDGES = np.arange(-4.0, 4.0 + DELTA, DELTA) - DELTA / 2  # histogram bins centre
 
 def grid(quick: bool) -> list[dict]:
     """Methods × α, with K = α·steps and the number of chains."""
-    K, chains = (100, 64) if quick else (200, 256)
+    K, chains = (100, 128) if quick else (200, 256)
     return [{"method": m, "alpha": a, "K": K, "chains": chains} for m in METHODS for a in ALPHAS]
 
 

@@ -5,8 +5,9 @@ Setting (noise-dominated regime, chosen so): separable quadratic F = Σ λ_i (w_
 d = 8, λ ∈ [0.5, 2], w* off the grid, additive gradient noise σ = 4 per coordinate (σ/√b with
 batch b), constant step α = 0.05/(8σ) ≈ 1.6e-3 for every Δ ∈ {0.05, 0.1, 0.2, 0.4} (so α·σ ≤ Δ/8
 and λ_max Δ √(2π) ≤ σ: the regime where SR behaves as a lattice walk at temperature
-T_SR = σΔ/√(2π), see :mod:`quanttheory.theory.markov`). Runs start at Q_d(w*) and last 20
-relaxation times 1/(α λ_min), all from Q_d(w* + 1) (R then stays frozen there: α|g| < Δ/2).
+T_SR = σΔ/√(2π), see :mod:`quanttheory.theory.markov`). Runs last 20 relaxation times
+1/(α λ_min) (10 in quick mode), all from Q_d(w* + 1) (R then stays frozen there: α|g| < Δ/2);
+the companion runs of li2017-2b start at Q_d(w*).
 
 "Floor" here always means the **time-averaged loss of the deployed iterates at stationarity**:
 the mean of F(w_t) − F* over the second half of the run (what a deployed quantized model
@@ -160,7 +161,7 @@ def _panel_delta(ax, results):
     ax.set(xscale="log", yscale="log", xlabel="grid spacing Δ (weight units)",
            ylabel="floor = mean F(deployed w_t) − F*, 2nd half (loss units)",
            title=f"(a) floor vs Δ: d = {D}, σ = {SIGMA:g}, α = {ALPHA:.2g} (mean ± 2 SE)")
-    ax.legend(fontsize=8, ncol=2, loc="lower right")
+    ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.13))
 
 
 def _panel_batch(ax, results):
@@ -182,14 +183,14 @@ def _panel_average(ax, results):
     floor = _mean_se(_at(results, "sr", ALPHA)["floor"])[0]
     ax.axhline(floor, color="C0", ls="--", lw=1, label="SR floor (time-averaged loss), Δ = 0.2")
     ax.set(xscale="log", yscale="log", xlabel="iterations T (constant α)", ylabel="loss units",
-           title="(c) the floor is not F(w̄_T): SR's averaged iterate converges")
+           title="(c) SR's F(w̄_T) converges (≠ the floor)")
     ax.legend(fontsize=8)
 
 
 def plot(results: list[tuple[dict, dict]], outdir: Path) -> list[Path]:
     """(a) floor vs Δ with α/10 runs, bound and predictions; (b) floor vs batch; (c) F(w̄_T) vs T."""
     with plotting.style():
-        fig = Figure(figsize=(15, 5), layout="constrained")
+        fig = Figure(figsize=(15, 6), layout="constrained")
         ax, ax2, ax3 = fig.subplots(1, 3, width_ratios=(2, 1, 1))
         _panel_delta(ax, results)
         _panel_batch(ax2, results)
