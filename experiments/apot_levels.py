@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
-from scipy.optimize import minimize_scalar
 
+from quanttheory import plotting
 from quanttheory import quantizers as Q
+from quanttheory.cache import save_npz
 from quanttheory.claims import Claim
 
 NAME = "apot-levels"
@@ -43,30 +44,9 @@ def levels(scheme: str, bits: int) -> np.ndarray:
     raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
 
 
-def quantize(w: np.ndarray, alpha: float, lv: np.ndarray) -> np.ndarray:
-    """α · (nearest level to clip(w/α, −1, 1)); exact ties (measure zero here) go up."""
-    d = np.clip(w / alpha, -1.0, 1.0)
-    idx = np.searchsorted((lv[1:] + lv[:-1]) / 2, d, side="right")
-    return alpha * lv[idx]
-
-
-def optimal_alpha(w: np.ndarray, lv: np.ndarray, n_grid: int) -> tuple[float, float]:
-    """``(α*, MSE(α*))``: log-grid search over α ∈ [0.05, 20] then a bounded Brent refinement.
-
-    α is in units of the weight std; heavy-tailed weights at 7 bits put α* near 10.
-
-    MSE(α) is continuous but has kinks; the grid finds the right basin, Brent polishes within
-    the neighbouring grid cells.
-    """
-    grid = np.geomspace(0.05, 20.0, n_grid)
-    mse = np.array([np.mean((w - quantize(w, a, lv)) ** 2) for a in grid])
-    j = int(np.argmin(mse))
-    lo, hi = grid[max(j - 1, 0)], grid[min(j + 1, n_grid - 1)]
-    res = minimize_scalar(lambda a: np.mean((w - quantize(w, a, lv)) ** 2), bounds=(lo, hi),
-                          method="bounded", options={"xatol": 1e-6})
-    if res.fun <= mse[j]:
-        return float(res.x), float(res.fun)
-    return float(grid[j]), float(mse[j])
+# The projection and the MSE-optimal clipping live in the library; these names stay importable.
+quantize = Q.project_levels
+optimal_alpha = Q.optimal_alpha
 
 
 def _weights(dist: str, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -142,44 +122,56 @@ def claims(results: list[tuple[dict, dict]]) -> list[Claim]:
 def _plot_levels(ax, point: dict, res: dict) -> None:
     centres = (res["edges"][1:] + res["edges"][:-1]) / 2
     h = res["hist"] / res["hist"].max()
-    ax.fill_between(centres, 0, h, step="mid", color="0.85", label="N(0,1) weights / α*")
+    ax.fill_between(centres, 0, h, step="mid", color="0.85")
+    ax.text(-1.25, 0.95, "N(0, 1) weight\ndensity (scaled\nto max 1)", ha="left", va="top", fontsize=8,
+            color="0.35")
     for k, s in enumerate(SCHEMES):
         y = 1.3 + 0.35 * k
         ax.plot(res[f"{s}_levels"], np.full(res[f"{s}_levels"].size, y), "|", ms=11, mew=1.6, color=f"C{k}")
-    ax.set_yticks([0.5] + [1.3 + 0.35 * k for k in range(3)], ["density\n(scaled)"] + [LABELS[s] for s in SCHEMES])
+    ax.set_yticks([1.3 + 0.35 * k for k in range(3)], [LABELS[s] for s in SCHEMES])
+    ax.grid(False)
     same = np.array_equal(res["pot_levels"], res["apot_levels"])
     note = "; APoT = PoT at this width" if same else ""
-    ax.set(xlabel="w / α*  (α* = APoT-optimal clip)", xlim=(-1.3, 1.3), ylim=(0, 2.2),
+    ax.set(xlabel="w / α*  (α* = APoT-optimal clip, units of σ)", xlim=(-1.3, 1.3), ylim=(0, 2.2),
            title=f"{point['bits']}-bit weight levels ({2 ** point['bits'] - 1} each{note})")
 
 
-def _plot_mse(ax, results: list[tuple[dict, dict]], dist: str) -> None:
+def _plot_mse(ax, results: list[tuple[dict, dict]], dist: str, claim: Claim) -> None:
     pts = [(p, r) for p, r in results if p["panel"] == "mse" and p["dist"] == dist]
     bits = [p["bits"] for p, _ in pts]
     for k, s in enumerate(SCHEMES):
         ax.plot(bits, [r[f"{s}_mse"] for _, r in pts], "o-", color=f"C{k}", label=LABELS[s])
+    # Mark where the APoT-vs-uniform claim is judged, and whether it held there.
+    judged = [(p["bits"], r["apot_mse"], r["uniform_mse"]) for p, r in pts if 4 <= p["bits"] <= 5]
+    worse = [(b, a) for b, a, u in judged if a > u]
+    if worse:
+        ax.plot(*zip(*worse, strict=True), "o", ms=13, mfc="none", mec="C3", mew=1.8,
+                label="APoT error > uniform (claim fails)")
     ax.set(yscale="log", xlabel="bits b (sign + b − 1 magnitude bits)", xticks=bits,
            ylabel="MSE at optimal α (units of σ²)",
-           title=f"quantization error, {dist.capitalize()} weights (σ = 1)")
+           title=f"quantization error, {dist.capitalize()} weights (σ = 1): "
+                 f"claim {claim.id} {claim.verdict}")
     ax.legend()
     ax.grid(alpha=0.3, which="both")
 
 
 def plot(results: list[tuple[dict, dict]], outdir: Path) -> list[Path]:
-    """Level sets over the histogram (top) and MSE vs bits (bottom); PNG + ``.npz``."""
-    fig = Figure(figsize=(13, 7.5), layout="constrained")
-    axes = fig.subplot_mosaic([["l3", "l3", "l4", "l4", "l5", "l5"], ["g", "g", "g", "p", "p", "p"]])
-    for p, r in results:
-        if p["panel"] == "levels":
-            _plot_levels(axes[f"l{p['bits']}"], p, r)
-    _plot_mse(axes["g"], results, "gaussian")
-    _plot_mse(axes["p"], results, "laplace")
-    fig.suptitle("APoT (Li, Dong, Wang, ICLR 2020), Fig. 2 idea: uniform vs PoT vs APoT levels and their error")
+    """Level sets over the histogram (top) and MSE vs bits (bottom); PNG + SVG + ``.npz``."""
+    verdicts = {c.id: c for c in claims(results)}
+    with plotting.style():
+        fig = Figure(figsize=(13, 7.5), layout="constrained")
+        axes = fig.subplot_mosaic([["l3", "l3", "l4", "l4", "l5", "l5"], ["g", "g", "g", "p", "p", "p"]])
+        for p, r in results:
+            if p["panel"] == "levels":
+                _plot_levels(axes[f"l{p['bits']}"], p, r)
+        _plot_mse(axes["g"], results, "gaussian", verdicts["apot-vs-uniform-gaussian"])
+        _plot_mse(axes["p"], results, "laplace", verdicts["apot-vs-uniform-laplace"])
+        fig.suptitle("APoT (Li, Dong, Wang, ICLR 2020), Fig. 2 idea: "
+                     "uniform vs PoT vs APoT levels and their error")
     png, data = Path(outdir) / "apot_levels.png", Path(outdir) / "apot_levels.npz"
-    fig.savefig(png, dpi=120)
+    paths = plotting.save_figure(fig, png, dpi=120)
     arrays = {}
     for p, r in results:
         tag = f"{p['panel']}_{p.get('dist', 'gaussian')}_{p['bits']}bit"
         arrays |= {f"{tag}_{k}": np.asarray(v) for k, v in r.items()}
-    np.savez(data, **arrays)
-    return [png, data]
+    return [*paths, save_npz(data, arrays)]

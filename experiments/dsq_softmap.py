@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from quanttheory import plotting
 from quanttheory import quantizers as Q
+from quanttheory.cache import save_npz
 
 NAME = "dsq-softmap"
 PAPER = "DSQ (Gong et al. 2019), Fig. 2"
@@ -96,18 +98,18 @@ def _plot_clip(ax, results: list[tuple[dict, dict]]) -> None:
 
 
 def plot(results: list[tuple[dict, dict]], outdir: Path) -> list[Path]:
-    """Two panels (soft maps; error vs clipping bound) as PNG, and the data as ``.npz``."""
+    """Two panels (soft maps; error vs clipping bound) as PNG + SVG, and the data as ``.npz``."""
     soft = next(r for p, r in results if p["panel"] == "softmap")
     clip = [(p, r) for p, r in results if p["panel"] == "clipping"]
-    fig = Figure(figsize=(11, 4.3), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
-    _plot_soft(ax1, soft)
-    _plot_clip(ax2, clip)
-    fig.suptitle("DSQ (Gong et al., ICCV 2019), Fig. 2 idea: soft map vs α, and clipping vs rounding error")
+    with plotting.style():
+        fig = Figure(figsize=(11, 4.3), layout="constrained")
+        ax1, ax2 = fig.subplots(1, 2)
+        _plot_soft(ax1, soft)
+        _plot_clip(ax2, clip)
+        fig.suptitle("DSQ (Gong et al., ICCV 2019), Fig. 2 idea: soft map vs α, and clipping vs rounding error")
     png, data = Path(outdir) / "dsq_softmap.png", Path(outdir) / "dsq_softmap.npz"
-    fig.savefig(png, dpi=130)
+    paths = plotting.save_figure(fig, png, dpi=130)
     arrays = {f"softmap_{k}": v for k, v in soft.items()}
     for p, r in clip:
         arrays |= {f"clip_{p['bits']}bit_{k}": v for k, v in r.items()}
-    np.savez(data, **arrays)
-    return [png, data]
+    return [*paths, save_npz(data, arrays)]

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from quanttheory import plotting
 from quanttheory import quantizers as Q
+from quanttheory.cache import save_npz
 
 NAME = "qn-softmap"
 PAPER = "Quantization Networks (Yang et al. 2019), §3.1 soft vs step map"
@@ -73,20 +75,20 @@ def _plot_gap(ax, results: list[tuple[dict, dict]]) -> None:
 
 
 def plot(results: list[tuple[dict, dict]], outdir: Path) -> list[Path]:
-    """Four map panels and the gap panel; PNG + ``.npz``."""
-    fig = Figure(figsize=(13, 7.5), layout="constrained")
-    axes = fig.subplot_mosaic([["m0", "m1", "g"], ["m2", "m3", "g"]])
-    for k, (p, r) in enumerate(results):
-        _plot_map(axes[f"m{k}"], p, r)
-    axes["m0"].legend(fontsize=8, loc="upper left")
-    _plot_gap(axes["g"], results)
-    fig.suptitle("Quantization Networks (Yang et al., CVPR 2019), §3.1: "
-                 "the sigmoid map approaches the step map as the temperature T grows")
+    """Four map panels and the gap panel; PNG + SVG + ``.npz``."""
+    with plotting.style():
+        fig = Figure(figsize=(13, 7.5), layout="constrained")
+        axes = fig.subplot_mosaic([["m0", "m1", "g"], ["m2", "m3", "g"]])
+        for k, (p, r) in enumerate(results):
+            _plot_map(axes[f"m{k}"], p, r)
+        axes["m0"].legend(fontsize=8, loc="upper left")
+        _plot_gap(axes["g"], results)
+        fig.suptitle("Quantization Networks (Yang et al., CVPR 2019), §3.1: "
+                     "the sigmoid map approaches the step map as the temperature T grows")
     png, data = Path(outdir) / "qn_softmap.png", Path(outdir) / "qn_softmap.npz"
-    fig.savefig(png, dpi=120)
+    paths = plotting.save_figure(fig, png, dpi=120)
     arrays = {}
     for k, (_, r) in enumerate(results):
         arrays |= {f"set{k}_{key}": np.asarray(v) for key, v in r.items()}
     arrays["curve_temperatures"] = np.asarray(CURVE_TEMPERATURES)
-    np.savez(data, **arrays)
-    return [png, data]
+    return [*paths, save_npz(data, arrays)]

@@ -1,4 +1,4 @@
-"""The ``quanttheory`` command: list, run, figures, claims, bench.
+"""The quanttheory command: list, run, figures, claims, bench.
 
 Every subcommand that computes goes through :func:`quanttheory.sweep.run_sweep`, so results
 come from the on-disk cache when the same (experiment, point, seed, code version) was run
@@ -13,27 +13,72 @@ import json
 import sys
 import time
 import traceback
-from concurrent.futures import Executor
 from contextlib import ExitStack
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from . import __version__
+from ._cli_support import (
+    INTERRUPTED,
+    NUMBA_NOTICE,
+    deterministic_npz,
+    first_compile_notice,
+    interrupted,
+    silence_stdout,
+    writable,
+)
 from .cache import Cache, default_root, environment
-from .claims import Claim, to_json, to_markdown
+from .claims import Claim, to_json, to_markdown, verdict_markdown
 from .gallery import Entry, gallery_markdown, replace_between, summary
-from .sweep import Sweep, discover, get_experiment, process_pool, run_sweep
+from .plotting import atomic_write_text
+from .sweep import Sweep, dask_client, discover, get_experiment, process_pool, run_sweep, terminate_pool
 
 BENCHES = ("optim", "kernels")
 
 
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; valid: an integer >= {low}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose epilog may be computed when help is shown (``epilog_fn``)."""
+
+    def __init__(self, *args: Any, epilog_fn: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.epilog_fn = epilog_fn
+
+    def format_help(self) -> str:
+        if self.epilog_fn is not None:
+            self.epilog = self.epilog_fn()
+        return super().format_help()
+
+
+def _experiment_names() -> str:
+    return "experiments: " + ", ".join(discover())
+
+
 def _sweep_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="reduced-size grid (CI smoke), same code path")
-    p.add_argument("--jobs", type=int, default=None,
-                   help="local worker processes (default: number of cores; 1 = serial)")
+    p.add_argument("--jobs", type=_int_at_least(1), default=None,
+                   help="local worker processes (default: number of cores; 1 = one worker, serial)")
+    p.add_argument("--in-process", action="store_true",
+                   help="compute in this process, no workers (debugging; Ctrl-C then waits until "
+                        "compiled numba code returns)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on an existing Dask cluster, e.g. tcp://10.0.0.1:8786")
-    p.add_argument("--seed", type=int, default=0, help="root seed of every grid point (default 0)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0,
+                   help="root seed of every grid point, an integer >= 0 (default 0)")
     p.add_argument("--cache", type=Path, default=None,
                    help="cache directory (default $QUANTTHEORY_CACHE or ./.quanttheory-cache)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -42,10 +87,11 @@ def _sweep_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="quanttheory", description=__doc__.split("\n\n")[0])
     p.add_argument("--version", action="version", version=f"quanttheory {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser,
+                           help="list | run | figures | claims | bench (each has --help)")
     sub.add_parser("list", help="every experiment, with the paper figure it reproduces and its claims")
-    run = sub.add_parser("run", help="run (and plot) the named experiments")
-    run.add_argument("names", nargs="+", metavar="NAME")
+    run = sub.add_parser("run", help="run (and plot) the named experiments", epilog_fn=_experiment_names)
+    run.add_argument("names", nargs="+", metavar="NAME", help="experiment names (see 'quanttheory list')")
     _sweep_options(run)
     run.add_argument("--outdir", type=Path, default=None, help="default figures/ (figures/quick/ with --quick)")
     fig = sub.add_parser("figures", help="run + plot everything, write the gallery and the claims ledger")
@@ -58,17 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--json", action="store_true", help="JSON instead of a markdown table")
     bench = sub.add_parser("bench", help="kernel and optimizer benchmarks")
     bench.add_argument("target", nargs="?", choices=BENCHES, help="which benchmark (default: all)")
-    bench.add_argument("args", nargs=argparse.REMAINDER, help="passed to the benchmark's main(argv)")
+    bench.add_argument("args", nargs=argparse.REMAINDER,
+                       help="passed to the benchmark, e.g. --repeats 3 (see quanttheory bench optim -h)")
     return p
 
 
 def _executor(args: argparse.Namespace) -> str:
+    """Points run in worker processes unless --in-process: compiled numba code cannot be
+    interrupted, but a worker can be terminated, so Ctrl-C stops a run at once."""
     if args.scheduler:
         return "dask"
-    return "serial" if args.jobs == 1 else "processes"
+    return "serial" if args.in_process else "processes"
 
 
-def _sweep(module: ModuleType, args: argparse.Namespace, pool: Executor | None) -> Sweep:
+def _sweep(module: ModuleType, args: argparse.Namespace, pool: Any) -> Sweep:
     return run_sweep(module, quick=args.quick, seed=args.seed, executor=_executor(args), jobs=args.jobs,
                      scheduler=args.scheduler, cache=Cache(args.cache or default_root()),
                      progress=not args.quiet, pool=pool)
@@ -86,11 +135,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_one(module: ModuleType, args: argparse.Namespace, outdir: Path | None,
-             pool: Executor | None) -> Entry:
+def _run_one(module: ModuleType, args: argparse.Namespace, outdir: Path | None, pool: Any) -> Entry:
     start = time.perf_counter()
     sweep = _sweep(module, args, pool)
     figures = list(module.plot(sweep.results, _mkdir(outdir / module.NAME))) if outdir else []
+    for f in figures:
+        deterministic_npz(Path(f))
     claims = list(module.claims(sweep.results)) if hasattr(module, "claims") else []
     if not args.quiet:
         print(f"{module.NAME}: {len(sweep.results)} points ({sweep.n_computed} computed, "
@@ -104,51 +154,81 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
+def _pool(args: argparse.Namespace, stack: ExitStack) -> Any:
+    """One process pool or Dask client for every module (starting either costs seconds)."""
+    if _executor(args) == "dask":
+        return stack.enter_context(dask_client(args.scheduler))  # ConnectionError: one clear error
+    if _executor(args) == "processes":
+        pool = stack.enter_context(process_pool(args.jobs))
+        stack.callback(terminate_pool, pool)  # on the way out of an interrupt: do not wait
+        return pool
+    return None
+
+
 def _run_many(modules: list[ModuleType], args: argparse.Namespace, outdir: Path | None) -> list[Entry]:
     """Run each module; a failure is reported and recorded, and the others still run.
 
-    One process pool serves every module (starting spawn workers costs seconds each time).
+    A KeyboardInterrupt, also one wrapped in another exception, stops the whole run.
     """
+    writable(Cache(args.cache or default_root()).root, "cache directory")
+    first_compile_notice()
     entries = []
     with ExitStack() as stack:
-        pool = stack.enter_context(process_pool(args.jobs)) if _executor(args) == "processes" else None
+        pool = _pool(args, stack)
         for module in modules:
             try:
                 entries.append(_run_one(module, args, outdir, pool))
             except Exception as err:  # noqa: BLE001 - report, keep going, exit nonzero at the end
+                if interrupted(err):
+                    raise KeyboardInterrupt from None
                 traceback.print_exc()
                 print(f"error: experiment {module.NAME} failed: {err!r}", file=sys.stderr)
                 entries.append(Entry(module.NAME, module.PAPER, summary(module), error=repr(err)))
     return entries
 
 
+def _print_verdicts(claims: list[Claim]) -> None:
+    for c in claims:
+        ci = "" if c.ci is None else f" [{c.ci[0]:.3g}, {c.ci[1]:.3g}]"
+        print(f"{c.id}: {verdict_markdown(c.verdict)} ({c.measured:.4g}{ci} vs {c.threshold})")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     modules = [get_experiment(n) for n in args.names]
-    entries = _run_many(modules, args, _outdir(args))
+    entries = _run_many(modules, args, writable(_outdir(args), "--outdir"))
     for e in entries:
         for f in e.figures:
             print(f)
+    _print_verdicts([c for e in entries for c in e.claims])
     return 1 if any(e.error for e in entries) else 0
 
 
 def _write_ledger(outdir: Path, claims: list[Claim]) -> None:
-    (outdir / "claims.md").write_text("# Claims ledger\n\n" + to_markdown(claims) + "\n")
-    (outdir / "claims.json").write_text(to_json(claims) + "\n")
+    atomic_write_text(outdir / "claims.md", "# Claims ledger\n\n" + to_markdown(claims) + "\n")
+    atomic_write_text(outdir / "claims.json", to_json(claims) + "\n")
 
 
-def cmd_figures(args: argparse.Namespace) -> int:
-    outdir = _mkdir(_outdir(args))
-    start = time.perf_counter()
-    entries = _run_many(list(discover().values()), args, outdir)
-    claims = [c for e in entries for c in e.claims]
-    (outdir / "README.md").write_text(gallery_markdown(entries, outdir))
-    _write_ledger(outdir, claims)
-    runs = {"seed": args.seed, "quick": args.quick, "wall_seconds": time.perf_counter() - start,
-            "environment": environment(),
+def write_runs(path: Path, args: argparse.Namespace, entries: list[Entry], wall: float) -> None:
+    """The run log ``runs.json``: seed, wall times, environment, per-experiment figures.
+
+    Untracked on purpose (``.gitignore``): wall times and the git commit change at every run,
+    so a tracked log would leave ``git status`` dirty after every ``make figures``.
+    """
+    runs = {"seed": args.seed, "quick": args.quick, "wall_seconds": wall, "environment": environment(),
             "experiments": [{"name": e.name, "paper": e.paper, "points": e.n_points,
                              "compute_seconds": e.compute_seconds, "error": e.error,
                              "figures": [f.name for f in e.figures]} for e in entries]}
-    (outdir / "runs.json").write_text(json.dumps(runs, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(runs, indent=2) + "\n")
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    outdir = writable(_outdir(args), "--outdir")
+    start = time.perf_counter()
+    entries = _run_many(list(discover().values()), args, outdir)
+    claims = [c for e in entries for c in e.claims]
+    atomic_write_text(outdir / "README.md", gallery_markdown(entries, outdir))
+    _write_ledger(outdir, claims)
+    write_runs(outdir / "runs.json", args, entries, time.perf_counter() - start)
     # Only a full-quality run may touch the committed README (CI's --quick run never does).
     if not args.quick and args.readme.is_file():
         text = args.readme.read_text()
@@ -156,8 +236,10 @@ def cmd_figures(args: argparse.Namespace) -> int:
         text = replace_between(text, "<!-- gallery:start -->", "<!-- gallery:end -->",
                                gallery_markdown(entries, base, title=False))
         text = replace_between(text, "<!-- claims:start -->", "<!-- claims:end -->", to_markdown(claims))
-        args.readme.write_text(text)
+        if text != args.readme.read_text():
+            atomic_write_text(args.readme, text)
     print(outdir / "README.md")
+    _print_verdicts(claims)
     return 1 if any(e.error for e in entries) else 0
 
 
@@ -170,7 +252,17 @@ def cmd_claims(args: argparse.Namespace) -> int:
     return 1 if any(e.error for e in entries) else 0
 
 
+def _check_bench_args(argv: list[str]) -> None:
+    """Reject a non-positive ``--repeats`` before any benchmark runs (ValueError)."""
+    for k, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--repeats=") else (
+            argv[k + 1] if arg == "--repeats" and k + 1 < len(argv) else None)
+        if value is not None and not (value.lstrip("-").isdigit() and int(value) >= 1):
+            raise ValueError(f"--repeats={value} is out of range; valid: an integer >= 1")
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    _check_bench_args(list(args.args))
     targets = [args.target] if args.target else list(BENCHES)
     status = 0
     for target in targets:
@@ -190,19 +282,29 @@ COMMANDS = {"list": cmd_list, "run": cmd_run, "figures": cmd_figures, "claims": 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
+    """Entry point of the console script; returns the exit code.
+
+    0 success, 1 an experiment failed, 2 bad arguments or environment, 130 interrupted
+    (Ctrl-C), 141 stdout closed early (as a process killed by SIGPIPE).
+    """
     args = build_parser().parse_args(argv)
-    if getattr(args, "jobs", None) is not None and args.jobs < 1:
-        print(f"error: --jobs must be a positive integer, got {args.jobs}", file=sys.stderr)
-        return 2
+    NUMBA_NOTICE.install()
     try:
         return COMMANDS[args.command](args)
-    except (ValueError, TypeError, ImportError) as err:
+    except BrokenPipeError:
+        silence_stdout()
+        return 141
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
+    except Exception as err:
+        if interrupted(err):
+            print(INTERRUPTED, file=sys.stderr)
+            return 130
+        if not isinstance(err, ValueError | TypeError | ImportError | OSError):
+            raise
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished points are cached; the same command resumes", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -57,13 +57,19 @@ def _rel(path: Path, base: Path) -> str:
     return Path(os.path.relpath(Path(path).resolve(), Path(base).resolve())).as_posix()
 
 
+def claim_line(c: Claim) -> str:
+    """One claim as a bullet: verdict, the measured number with its CI, and what the number is
+    (the threshold text defines the statistic and its unit), then the claim itself."""
+    ci = "" if c.ci is None else f" (95 % CI [{c.ci[0]:.3g}, {c.ci[1]:.3g}])"
+    margin = f"; margin {c.margin}" if c.margin else ""
+    return (f"- `{c.id}` ({c.kind}): {verdict_markdown(c.verdict)}: measured {c.measured:.4g}{ci}, "
+            f"threshold {c.threshold}{margin}. Claim: {c.statement}.")
+
+
 def _verdicts(claims: list[Claim]) -> str:
     if not claims:
         return "Claims: none from this figure."
-    parts = [f"`{c.id}` ({c.kind}) {verdict_markdown(c.verdict)} ({c.measured:.4g}"
-             + ("" if c.ci is None else f" [{c.ci[0]:.3g}, {c.ci[1]:.3g}]") + f" vs {c.threshold})"
-             for c in claims]
-    return "Claims: " + "; ".join(parts) + "."
+    return "Claims:\n\n" + "\n".join(claim_line(c) for c in claims)
 
 
 def entry_markdown(entry: Entry, base: Path) -> str:
@@ -74,11 +80,14 @@ def entry_markdown(entry: Entry, base: Path) -> str:
     lines += [entry.summary, ""]
     pngs = [f for f in entry.figures if f.suffix == ".png"]
     lines += [f'<a href="{_rel(f, base)}"><img src="{_rel(f, base)}" width="360"></a>' for f in pngs]
-    data = [f"[`{f.name}`]({_rel(f, base)})" for f in entry.figures if f.suffix != ".png"]
+    vector = [f"[`{f.name}`]({_rel(f, base)})" for f in entry.figures if f.suffix == ".svg"]
+    data = [f"[`{f.name}`]({_rel(f, base)})" for f in entry.figures if f.suffix not in (".png", ".svg")]
     lines += ["", _verdicts(entry.claims)]
-    if data:
-        lines += ["", "Data: " + ", ".join(data)]
-    lines += ["", f"{entry.n_points} grid points, {entry.compute_seconds:.3g} s of compute.", ""]
+    for kind, items in (("Vector", vector), ("Data", data)):
+        if items:
+            lines += ["", f"{kind}: " + ", ".join(items)]
+    # No wall times here: this text is committed, and times change at every run (runs.json has them).
+    lines += ["", f"{entry.n_points} grid points.", ""]
     return "\n".join(lines)
 
 

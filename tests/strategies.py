@@ -77,3 +77,22 @@ def code_matrices(draw, max_rows: int = 5):
     bits = draw(st.integers(1, 8))
     shape = (draw(st.integers(1, max_rows)), draw(packing_k))
     return bits, draw(hnp.arrays(np.int64, shape, elements=st.integers(0, 2**bits - 1)))
+
+
+# --------------------------------------------------------------------------- floating-point formats
+
+float_format_names = st.sampled_from(["bf16", "fp16", "e4m3", "e5m2", "e2m3", "e3m2", "e2m1"])
+# any float64 (magnitudes 1e-320 … 1e300, crossing every format's subnormal and overflow ranges)
+wide_floats = st.floats(min_value=-1e300, max_value=1e300, allow_nan=False, allow_infinity=False)
+float32_exact = st.floats(allow_nan=False, allow_infinity=False, width=32)  # every finite float32
+
+
+@st.composite
+def float_formats(draw, saturate=None):
+    """Any FloatFormat(e, m, specials) within the supported range."""
+    from quanttheory.quantizers import FloatFormat
+
+    specials = draw(st.sampled_from(["ieee", "fn", "none"]))
+    man = draw(st.integers(1 if specials == "fn" else 0, 23))
+    sat = draw(st.booleans()) if saturate is None else saturate
+    return FloatFormat(draw(st.integers(2, 8)), man, specials, sat)

@@ -103,9 +103,13 @@ def test_unknown_experiment(capsys):
     assert "unknown experiment 'no-such-experiment'" in capsys.readouterr().err
 
 
-def test_bad_jobs(capsys):
-    assert cli.main(["run", "dsq-softmap", "--jobs", "0"]) == 2
-    assert "--jobs" in capsys.readouterr().err
+@pytest.mark.parametrize(("option", "value"), [("--jobs", "0"), ("--seed", "-1"), ("--seed", "x")])
+def test_bad_integer_options_are_one_line_usage_errors(capsys, option, value):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "dsq-softmap", option, value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}:" in err and "Traceback" not in err
 
 
 def test_claims_json_exit_zero_when_claim_fails(toy, capsys):
@@ -116,8 +120,8 @@ def test_claims_json_exit_zero_when_claim_fails(toy, capsys):
 
 
 def test_claims_error_exits_nonzero(toy, monkeypatch, capsys):
-    monkeypatch.setattr(toy, "FAIL", True)
-    assert cli.main(["claims", "--quick", "--jobs", "1", "--quiet"]) == 1
+    monkeypatch.setattr(toy, "FAIL", True)  # seen in this process only
+    assert cli.main(["claims", "--quick", "--in-process", "--quiet"]) == 1
     assert "toy-cli failed" in capsys.readouterr().err
 
 

@@ -14,8 +14,8 @@ Examples
 """
 
 from . import schedules
-from .rules import Rule, RuleState, adam, bc, bc_adam, r_adam, rounded, sgd, sr, sr_adam
+from .rules import Rule, RuleState, adam, bc, bc_adam, kahan, r_adam, rounded, sgd, sr, sr_adam
 from .run import Trajectory, run
 
-__all__ = ["Rule", "RuleState", "Trajectory", "adam", "bc", "bc_adam", "r_adam", "rounded",
+__all__ = ["Rule", "RuleState", "Trajectory", "adam", "bc", "bc_adam", "kahan", "r_adam", "rounded",
            "run", "schedules", "sgd", "sr", "sr_adam"]

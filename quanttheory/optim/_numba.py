@@ -17,15 +17,34 @@ import numpy as np
 from numba import njit
 
 from ..problems.convex import LEAST_SQUARES, LOGISTIC, MULTIWELL, QUADRATIC
-from ..quantizers._kernels import round_nearest_scalar, stochastic_round_scalar
+from ..quantizers._kernels import (
+    round_float_scalar,
+    round_nearest_scalar,
+    stochastic_round_float_scalar,
+    stochastic_round_scalar,
+)
 from ._pcg64 import get_state, next_double, set_state
 from .rules import MAX_GRID_INDEX
 
-KINDS = {"sgd": 0, "r": 1, "sr": 2, "bc": 3}
+KINDS = {"sgd": 0, "r": 1, "sr": 2, "bc": 3, "kahan": 4}
+NO_FORMAT = np.zeros(5)  # fmt array of a fixed-point rule: [used, man_bits, emin, max_value, saturate]
+
+
+def format_array(rule):
+    """The rule's FloatFormat as the float64 array the loop takes (NO_FORMAT for a ΔZ grid)."""
+    if rule.fmt is None:
+        return NO_FORMAT
+    man_bits, emin, max_value, saturate = rule.fmt.kernel_args()
+    return np.array([1.0, man_bits, emin, max_value, float(saturate)])
 
 
 @njit(cache=True)
-def _quantize(x, delta, binary, stochastic, rng):
+def _quantize(x, delta, binary, stochastic, rng, fmt):
+    if fmt[0] != 0.0:
+        m, e, top, sat = int(fmt[1]), int(fmt[2]), fmt[3], fmt[4] != 0.0
+        if stochastic:
+            return stochastic_round_float_scalar(x, m, e, top, sat, rng.random())
+        return round_float_scalar(x, m, e, top, sat)
     if binary:
         if stochastic:
             p = min(max((x + 1.0) / 2.0, 0.0), 1.0)  # hard sigmoid, as np.clip
@@ -99,37 +118,67 @@ def _grad(kind, M, v, s, w, rng, batch, g):
 
 
 @njit(cache=True)
-def _update_one(w, g, m, n, alpha, c1, c2, rule, delta, binary, clip, adam, b1, b2, eps, rng):
-    """One coordinate of Rule.update: (new w or NaN if diverged, new Adam moments)."""
+def _diverged(u, rule, delta, fmt):
+    """The divergence tests of Rule._quantize (ΔZ: |u|/Δ ≥ 2^62; float format: |u| > max, unsaturated)."""
+    if not math.isfinite(u):
+        return True
+    if fmt[0] != 0.0:
+        return rule != 0 and rule != 3 and fmt[4] == 0.0 and abs(u) > fmt[3]
+    return rule != 0 and not abs(u / delta) < MAX_GRID_INDEX
+
+
+@njit(cache=True)
+def _kahan_one(w, step, c, delta, fmt, rng):
+    """Rule._kahan for one coordinate: (new w or NaN if diverged, new compensation)."""
+    y = -step - c
+    if _diverged(y, 4, delta, fmt) or _diverged(w + y, 4, delta, fmt):
+        return math.nan, c
+    y = _quantize(y, delta, False, False, rng, fmt)
+    s = _quantize(w + y, delta, False, False, rng, fmt)
+    t = (s - w) - y
+    if _diverged(t, 4, delta, fmt):
+        return math.nan, c
+    return s, _quantize(t, delta, False, False, rng, fmt)
+
+
+@njit(cache=True)
+def _update_one(w, g, m, n, c, alpha, c1, c2, rule, delta, binary, clip, adam, b1, b2, eps, rng, fmt):
+    """One coordinate of Rule.update: (new w or NaN if diverged, new Adam moments, compensation)."""
     if adam:
         m = b1 * m + (1.0 - b1) * g
         n = b2 * n + (1.0 - b2) * (g * g)
         step = alpha * (m / c1) / (math.sqrt(n / c2) + eps)
     else:
         step = alpha * g
+    if rule == 4:
+        u, c = _kahan_one(w, step, c, delta, fmt, rng)  # rng unused: Kahan is deterministic
+        return u, m, n, c
     u = w - step
-    if rule != 0 and not abs(u / delta) < MAX_GRID_INDEX or not math.isfinite(u):
-        return math.nan, m, n  # the divergence test of Rule._quantize
+    if _diverged(u, rule, delta, fmt):
+        return math.nan, m, n, c
     if rule == 1 or rule == 2:
-        u = _quantize(u, delta, binary, rule == 2, rng)
+        u = _quantize(u, delta, binary, rule == 2, rng, fmt)
     elif rule == 3 and clip > 0:
         u = min(max(u, -clip), clip)
-    return u, m, n
+    return u, m, n, c
 
 
 @njit(cache=True)
-def _loop(kind, M, v, s, rule, delta, binary, sq, clip, adam, b1, b2, eps, alphas, w, batch, every, rng):
+def _loop(kind, M, v, s, rule, delta, binary, sq, clip, adam, b1, b2, eps, alphas, w, batch, every, rng, fmt):
     chains, d = w.shape
     steps = alphas.size
     q, g = np.empty_like(w), np.empty_like(w)
-    mu, nu = np.zeros_like(w), np.zeros_like(w)
+    mu, nu, comp = np.zeros_like(w), np.zeros_like(w), np.zeros_like(w)
     w_sum, d_sum, g_sq = np.zeros_like(w), np.zeros_like(w), np.zeros(chains)
     rec_w = np.empty((steps // every, chains, d))
     rec_d = np.empty((steps // every, chains, d))
     for t in range(steps):
         for c in range(chains):  # 1. query
             for j in range(d):
-                q[c, j] = _quantize(w[c, j], delta, binary, sq, rng) if rule == 3 else w[c, j]
+                if rule == 3 and _diverged(w[c, j], 1, delta, fmt):  # BC's query leaves the range
+                    w_sum[0, 0] = math.nan
+                    return w, w_sum, d_sum, g_sq, rec_w, rec_d
+                q[c, j] = _quantize(w[c, j], delta, binary, sq, rng, fmt) if rule == 3 else w[c, j]
         _grad(kind, M, v, s, q, rng, batch, g)  # 2. gradient
         c1, c2 = 1.0 - b1 ** float(t + 1), 1.0 - b2 ** float(t + 1)
         for c in range(chains):
@@ -138,15 +187,16 @@ def _loop(kind, M, v, s, rule, delta, binary, sq, clip, adam, b1, b2, eps, alpha
                 acc += g[c, j] * g[c, j]
             g_sq[c] += acc
             for j in range(d):  # 3. update
-                u, mu[c, j], nu[c, j] = _update_one(w[c, j], g[c, j], mu[c, j], nu[c, j], alphas[t], c1, c2,
-                                                    rule, delta, binary, clip, adam, b1, b2, eps, rng)
+                u, mu[c, j], nu[c, j], comp[c, j] = _update_one(
+                    w[c, j], g[c, j], mu[c, j], nu[c, j], comp[c, j], alphas[t], c1, c2, rule, delta, binary,
+                    clip, adam, b1, b2, eps, rng, fmt)
                 if math.isnan(u):  # diverged: poison the sum, run() raises
                     w_sum[0, 0] = math.nan
                     return w, w_sum, d_sum, g_sq, rec_w, rec_d
                 w[c, j] = u
         for c in range(chains):
             for j in range(d):
-                dep = _quantize(w[c, j], delta, binary, False, rng) if rule == 3 else w[c, j]
+                dep = _quantize(w[c, j], delta, binary, False, rng, fmt) if rule == 3 else w[c, j]
                 w_sum[c, j] += w[c, j]
                 d_sum[c, j] += dep
                 if (t + 1) % every == 0:
@@ -177,7 +227,7 @@ def run_numba(rule, problem, w, steps, rng, batch, record_every):
     out = _loop(kind, np.ascontiguousarray(M), np.ascontiguousarray(v), np.ascontiguousarray(s, dtype=np.float64),
                 KINDS[rule.kind], float(rule.delta or 1.0), rule.binary, rule.stochastic_query,
                 float(rule.clip or 0.0), rule.adam is not None, b1, b2, eps, alphas,
-                np.ascontiguousarray(w), -1 if batch is None else batch, record_every, rng)
+                np.ascontiguousarray(w), -1 if batch is None else batch, record_every, rng, format_array(rule))
     return (*out, rule)
 
 
@@ -218,3 +268,33 @@ def bc_step(w_r, g, alpha, delta, clip, out_w, out_q):
         u = min(max(w_r[i] - alpha * g[i], -clip), clip)
         out_w[i] = u
         out_q[i] = round_nearest_scalar(u, delta)
+
+
+@njit(cache=True)
+def _sr_float_step_pcg(w, g, alpha, man_bits, emin, max_value, saturate, hi, lo, inc_hi, inc_lo, out):
+    for i in range(w.size):
+        u, hi, lo = next_double(hi, lo, inc_hi, inc_lo)
+        out[i] = stochastic_round_float_scalar(w[i] - alpha * g[i], man_bits, emin, max_value, saturate, u)
+    return hi, lo
+
+
+@njit(cache=True)
+def _sr_float_step_generator(w, g, alpha, man_bits, emin, max_value, saturate, rng, out):
+    for i in range(w.size):
+        out[i] = stochastic_round_float_scalar(w[i] - alpha * g[i], man_bits, emin, max_value, saturate,
+                                               rng.random())
+
+
+def sr_float_step(w, g, alpha, fmt, rng, out):
+    """One SR update onto a floating-point format: out = Q_SR(w − α g), as :func:`sr_step`.
+
+    Bit-identical to ``optim.sr(alpha, fmt).update`` for in-range iterates (no range check here:
+    an unsaturated format overflows to ±inf).
+    """
+    args = fmt.kernel_args()
+    state = get_state(rng)
+    if state is None:
+        _sr_float_step_generator(w, g, alpha, *args, rng, out)
+        return
+    hi, lo = _sr_float_step_pcg(w, g, alpha, *args, *state, out)
+    set_state(rng, hi, lo)

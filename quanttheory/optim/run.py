@@ -50,6 +50,8 @@ class Trajectory:
         w_T and its deployed weights.
     grad_sq_mean : ndarray, shape (C,)
         (1/T) Σ_t ‖g_t‖², an estimate of G² of the theorems (E‖∇f̃‖² ≤ G²).
+    loss_curve, deployed_loss_curve : ndarray, shape (R, C)
+        The loss curve: F(w_t) and F(deployed weights) at each record (``steps``).
     """
 
     steps: np.ndarray
@@ -63,6 +65,8 @@ class Trajectory:
     final: np.ndarray
     final_deployed: np.ndarray
     grad_sq_mean: np.ndarray
+    loss_curve: np.ndarray | None = None
+    deployed_loss_curve: np.ndarray | None = None
 
 
 def run(rule: Rule, problem, w0, *, steps, rng, batch_size=1, record_every=None, backend="numpy"):
@@ -173,4 +177,11 @@ def _summarise(problem, steps, record_every, start, w, w_sum, d_sum, g_sq, rec_w
         final=w,
         final_deployed=final_deployed,
         grad_sq_mean=g_sq / steps,
+        loss_curve=_curve(problem, rec_w, w.shape[0]),
+        deployed_loss_curve=_curve(problem, rec_d, w.shape[0]),
     )
+
+
+def _curve(problem, records, chains):
+    """F at each recorded point set, shape (R, C)."""
+    return np.array([problem.loss(x) for x in records]).reshape(len(records), chains)

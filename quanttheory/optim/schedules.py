@@ -26,22 +26,40 @@ def _positive(value, name):
     return float(value)
 
 
+def _invertible(value, name):
+    """A positive number whose reciprocal is finite (1/5e-324 = inf would give α_0 = inf)."""
+    v = _positive(value, name)
+    with np.errstate(over="ignore", divide="ignore"):
+        if not np.isfinite(1.0 / v):
+            raise ValueError(f"{name}={value!r} is too small: 1/{name} overflows float64; "
+                             f"valid: {name} >= {1.0 / np.finfo(np.float64).max!r}")
+    return v
+
+
+def _steps(t):
+    """Step indices: integers >= 0 (a Python int or an integer array), as float64."""
+    arr = np.asarray(t)
+    if arr.dtype.kind not in "iu" or (arr.size and arr.min() < 0):
+        raise ValueError(f"t={t!r:.60} is invalid; valid: step indices, integers >= 0")
+    return arr.astype(np.float64)
+
+
 def constant(a) -> Schedule:
     """α_t = a (a > 0)."""
     a = _positive(a, "a")
 
     def schedule(t):
-        return a + 0.0 * np.asarray(t, dtype=np.float64)
+        return a + 0.0 * _steps(t)
 
     return schedule
 
 
 def inverse_time(mu) -> Schedule:
     """α_t = 1/(μ(t+1)), the strongly convex schedule of Li et al. 2017 §3 (μ > 0)."""
-    mu = _positive(mu, "mu")
+    mu = _invertible(mu, "mu")
 
     def schedule(t):
-        return 1.0 / (mu * (np.asarray(t, dtype=np.float64) + 1.0))
+        return 1.0 / (mu * (_steps(t) + 1.0))
 
     return schedule
 
@@ -51,7 +69,7 @@ def inv_sqrt(c) -> Schedule:
     c = _positive(c, "c")
 
     def schedule(t):
-        return c / np.sqrt(np.asarray(t, dtype=np.float64) + 1.0)
+        return c / np.sqrt(_steps(t) + 1.0)
 
     return schedule
 
@@ -76,7 +94,7 @@ def step_decay(a, every, factor) -> Schedule:
         raise ValueError(f"factor={factor!r} is out of range; valid: (0, 1]")
 
     def schedule(t):
-        k = np.asarray(t, dtype=np.int64) // every
+        k = _steps(t).astype(np.int64) // every
         return a * np.power(factor, k.astype(np.float64))
 
     return schedule

@@ -9,9 +9,12 @@ left-to-right loop; ``np.cumsum`` along an axis is strictly left to right, so
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
+
+from ..quantizers._validate import as_array  # one ragged-input message for the whole package
 
 
 def seq_sum(x: np.ndarray, axis: int) -> np.ndarray:
@@ -21,7 +24,7 @@ def seq_sum(x: np.ndarray, axis: int) -> np.ndarray:
 
 def as_matrix(a, name: str, *, ndim: int) -> np.ndarray:
     """Finite real float64 array of the given number of dimensions (a copy, never a view)."""
-    arr = np.asarray(a)
+    arr = as_array(a, name)
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
     arr = np.array(arr, dtype=np.float64, copy=True)
@@ -37,7 +40,7 @@ def as_matrix(a, name: str, *, ndim: int) -> np.ndarray:
 
 def check_points(w, dim: int) -> np.ndarray:
     """Validate iterates: shape (chains, dim) float64, finite. A 1-D ``(dim,)`` is one chain."""
-    arr = np.asarray(w)
+    arr = as_array(w, "w")
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"w must be a real numeric array; got dtype {arr.dtype}")
     arr = arr.astype(np.float64, copy=False)
@@ -48,6 +51,32 @@ def check_points(w, dim: int) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"w contains a non-finite value ({arr[~np.isfinite(arr)].ravel()[0]})")
     return arr
+
+
+def check_count(value, name: str) -> int:
+    """A positive integer (sizes n, d of a random problem)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}={value!r} is invalid; valid: an integer >= 1")
+    return int(value)
+
+
+def finite_output(method):
+    """Decorate ``loss``/``full_grad``/``grad``: a result that overflowed float64 (±inf, NaN)
+    is a ValueError naming w, never a silent non-finite value."""
+
+    @functools.wraps(method)
+    def checked(self, w, *args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = method(self, w, *args, **kwargs)
+        if not np.all(np.isfinite(out)):
+            big = float(np.max(np.abs(np.asarray(w, dtype=np.float64))))
+            raise ValueError(
+                f"{type(self).__name__}.{method.__name__}(w) overflows float64 at w with max|w| = {big:.4g}; "
+                "use smaller |w| or a better-scaled problem"
+            )
+        return out
+
+    return checked
 
 
 def check_batch(batch_size, n: int | None = None) -> int | None:

@@ -19,7 +19,17 @@ import math
 
 import numpy as np
 
-from ._base import as_matrix, check_batch, check_nonneg, check_points, check_rng, seq_sum
+from ._base import (
+    as_array,
+    as_matrix,
+    check_batch,
+    check_count,
+    check_nonneg,
+    check_points,
+    check_rng,
+    finite_output,
+    seq_sum,
+)
 
 QUADRATIC, LEAST_SQUARES, LOGISTIC, MULTIWELL = 0, 1, 2, 3  # kind codes of the numba oracle
 
@@ -44,7 +54,7 @@ class Quadratic:
     """
 
     def __init__(self, hessian, minimizer, noise_sigma=0.0):
-        h = np.asarray(hessian, dtype=np.float64)
+        h = as_array(hessian, "hessian")
         h = as_matrix(np.diag(h) if h.ndim == 1 else h, "hessian", ndim=2)
         w_star = as_matrix(minimizer, "minimizer", ndim=1)
         if h.shape != (w_star.size, w_star.size):
@@ -58,16 +68,19 @@ class Quadratic:
         self.dim, self.minimum = w_star.size, 0.0
         self.mu, self.lipschitz = float(eig[0]), float(eig[-1])
 
+    @finite_output
     def loss(self, w):
         """F(w), shape (chains,)."""
         e = check_points(w, self.dim) - self.minimizer
         return 0.5 * seq_sum(e * seq_sum(self.hessian[None] * e[:, None, :], axis=2), axis=1)
 
+    @finite_output
     def full_grad(self, w):
         """H (w − w*), shape (chains, d) (left-to-right sums, as the numba oracle)."""
         e = check_points(w, self.dim) - self.minimizer
         return seq_sum(self.hessian[None] * e[:, None, :], axis=2)
 
+    @finite_output
     def grad(self, w, rng, batch_size=1):
         """Stochastic gradient H (w − w*) + (σ/√b) ξ; exact when ``batch_size`` is None."""
         g = self.full_grad(w)
@@ -86,11 +99,13 @@ class _FiniteSum:
     the full gradient uses every row once, a minibatch samples rows with replacement (so it is
     unbiased for every batch size)."""
 
+    @finite_output
     def full_grad(self, w):
         """∇F(w), shape (chains, d)."""
         w = check_points(w, self.dim)
         return self._batch_grad(w, np.broadcast_to(np.arange(self.n), (w.shape[0], self.n)))
 
+    @finite_output
     def grad(self, w, rng, batch_size=1):
         """Minibatch gradient (indices with replacement); exact when ``batch_size`` is None."""
         w = check_points(w, self.dim)
@@ -124,13 +139,18 @@ class LeastSquares(_FiniteSum):
         self.minimum = float(self.loss(self.minimizer)[0])
 
     @classmethod
-    def random(cls, n, d, noise, rng):
-        """A ~ N(0,1)^{n×d}, w_true ~ N(0, I), b = A w_true + noise·N(0, I) (drawn in that order)."""
-        rng = check_rng(rng)
+    def random(cls, n, d, rng, *, noise=0.5):
+        """A ~ N(0,1)^{n×d}, w_true ~ N(0, I), b = A w_true + noise·N(0, I) (drawn in that order).
+
+        Signature shared by every ``random`` constructor: ``(n, d, rng, *, options)``.
+        """
+        n, d, rng = check_count(n, "n"), check_count(d, "d"), check_rng(rng)
+        noise = check_nonneg(noise, "noise")
         A = rng.standard_normal((n, d))
         w_true = rng.standard_normal(d)
-        return cls(A, A @ w_true + check_nonneg(noise, "noise") * rng.standard_normal(n))
+        return cls(A, A @ w_true + noise * rng.standard_normal(n))
 
+    @finite_output
     def loss(self, w):
         """F(w), shape (chains,)."""
         r = check_points(w, self.dim) @ self.A.T - self.b
@@ -172,12 +192,19 @@ class LogisticRegression(_FiniteSum):
 
     @classmethod
     def random(cls, n, d, rng, *, l2=1e-2, flip=0.1):
-        """Gaussian X, labels sign(X w_true) with a fraction ``flip`` of them flipped."""
-        rng = check_rng(rng)
+        """Gaussian X, labels sign(X w_true) with a fraction ``flip`` of them flipped.
+
+        Signature shared by every ``random`` constructor: ``(n, d, rng, *, options)``.
+        """
+        n, d, rng = check_count(n, "n"), check_count(d, "d"), check_rng(rng)
+        flip = check_nonneg(flip, "flip")
+        if flip > 1:
+            raise ValueError(f"flip={flip!r} is out of range; valid: [0, 1]")
         X = rng.standard_normal((n, d))
         y = np.where(X @ rng.standard_normal(d) >= 0, 1.0, -1.0)
         return cls(X, np.where(rng.random(n) < flip, -y, y), l2=l2)
 
+    @finite_output
     def loss(self, w):
         """F(w), shape (chains,); log(1 + e^{−m}) via logaddexp (no overflow)."""
         w = check_points(w, self.dim)

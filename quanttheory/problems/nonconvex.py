@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ._base import check_batch, check_nonneg, check_points, check_rng, seq_sum
+from ._base import check_batch, check_nonneg, check_points, check_rng, finite_output, seq_sum
 from .convex import MULTIWELL
 
 
@@ -49,11 +49,13 @@ class MultiWell:
         self.minimizer, self.minimum = np.zeros(self.dim), 0.0
         self.lipschitz, self.mu = 2 * self.curvature + 2 * self.frequency**2, None
 
+    @finite_output
     def loss(self, w):
         """F(w), shape (chains,)."""
         x = check_points(w, self.dim)
         return seq_sum(self.curvature * x * x + np.sin(self.frequency * x) ** 2, axis=1)
 
+    @finite_output
     def full_grad(self, w):
         """∇F(w) = 2a x + k sin(2k x), shape (chains, d)."""
         x = check_points(w, self.dim)
@@ -61,6 +63,7 @@ class MultiWell:
         # libm's agree here, which the numba bit-equality tests check)
         return (2.0 * self.curvature) * x + self.frequency * np.sin((2.0 * self.frequency) * x)
 
+    @finite_output
     def grad(self, w, rng, batch_size=1):
         """Stochastic gradient ∇F(w) + (σ/√b) ξ; exact when ``batch_size`` is None."""
         g = self.full_grad(w)

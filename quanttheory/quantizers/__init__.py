@@ -20,20 +20,27 @@ apot_normalize         weight normalisation                            APoT §2.
 qn(_partials)          QN sigmoid/step map                             QN Eqs. 1–3
 qn_init                β = 5p/(4q), α = 1/β, k-means biases            QN §3.3
 qn_temperature         T = rate × epoch                                QN §4
+optimal_alpha          MSE-optimal clipping of a level set             APoT §2.1–2.2
+FloatFormat            bf16/fp16/fp8/fp6/fp4 or any (e, m) format      IEEE 754, OCP OFP8/MX
+round_float            round to nearest even onto a float format       IEEE 754 §4.3
+stochastic_round_float unbiased SR onto a float format                 Li et al. 2017 §2 (float)
 =====================  ==============================================  ======================
 """
 
 from . import fast
 from .apot import apot, apot_levels, apot_levels_eq5, apot_normalize, apot_partials
 from .binary import binarize, stochastic_binarize
+from .clipping import optimal_alpha, project_levels
 from .dsq import dsq, dsq_partials
+from .floatfmt import FloatFormat, round_float, stochastic_round_float
 from .qn import qn, qn_init, qn_partials, qn_steps, qn_temperature
 from .rounding import round_nearest, stochastic_round
 from .uniform import uniform, uniform_levels, uniform_partials
 
 __all__ = [
     "apot", "apot_levels", "apot_levels_eq5", "apot_normalize", "apot_partials",
-    "binarize", "stochastic_binarize", "dsq", "dsq_partials", "fast",
+    "binarize", "stochastic_binarize", "dsq", "dsq_partials", "fast", "optimal_alpha", "project_levels",
     "qn", "qn_init", "qn_partials", "qn_steps", "qn_temperature",
     "round_nearest", "stochastic_round", "uniform", "uniform_levels", "uniform_partials",
+    "FloatFormat", "round_float", "stochastic_round_float",
 ]

@@ -8,8 +8,12 @@ Other njit code (``quanttheory.optim``) calls these directly.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 
 @njit(cache=True)
@@ -98,3 +102,97 @@ def run_flat(kernel, arr: np.ndarray, *args) -> np.ndarray:
     out = np.empty_like(flat)
     kernel(flat, *args, out)
     return out.reshape(arr.shape).astype(arr.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------- floating-point formats
+# Mirrors quanttheory.quantizers.floatfmt: (man_bits, emin, max_value, saturate) from
+# FloatFormat.kernel_args(). The callers check the range first (formats without inf raise there),
+# so an overflow here is either saturated or ±inf.
+
+
+@njit(cache=True, inline="always")
+def _float_split(x, man_bits, emin):
+    """(r, f, h): |x|/h = r + f with h = ulp(x) = 2^(max(⌊log₂|x|⌋, emin) − m), all exact."""
+    a = abs(x)
+    e = math.frexp(a)[1] - 1 if a > 0 else emin
+    h = math.ldexp(1.0, max(e, emin) - man_bits)
+    scaled = a / h
+    r = np.floor(scaled)
+    return r, scaled - r, h
+
+
+@njit(cache=True, inline="always")
+def _float_finish(x, q, max_value, saturate):
+    if q > max_value:
+        q = max_value if saturate else math.inf
+    return math.copysign(q, x)
+
+
+@njit(cache=True)
+def round_float_scalar(x, man_bits, emin, max_value, saturate):
+    """Round to nearest, ties to even, onto the format (as ``floatfmt.round_float``)."""
+    r, f, h = _float_split(x, man_bits, emin)
+    up = f > 0.5 or (f == 0.5 and r - 2.0 * np.floor(0.5 * r) == 1.0)
+    return _float_finish(x, (r + (1.0 if up else 0.0)) * h, max_value, saturate)
+
+
+@intrinsic
+def _as_bits(typingctx, x):
+    """The IEEE bit pattern of a float64 as uint64 (a register move, no memory round trip)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.uint64(types.float64), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, b):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.uint64), codegen
+
+
+_SIGN = np.uint64(0x8000000000000000)
+
+
+@njit(cache=True, inline="never")
+def _stochastic_round_float_rare(x, man_bits, emin, max_value, saturate, u):
+    """The reference arithmetic, for overflow, the subnormal range and 0 (kept out of the hot loop)."""
+    if abs(x) > max_value:
+        return _float_finish(x, math.inf, max_value, saturate)
+    r, f, h = _float_split(x, man_bits, emin)
+    return math.copysign((r + (1.0 if u < f else 0.0)) * h, x)
+
+
+@njit(cache=True)
+def stochastic_round_float_scalar(x, man_bits, emin, max_value, saturate, u):
+    """Stochastic rounding onto the format given the uniform u ∈ [0, 1) (as the numpy reference).
+
+    |x| > max_value overflows whatever u is (the reference decides range before the draw).
+    In the format's normal range the same numbers come from the bits of |x|: with k = 52 − m,
+    the low k bits are the fraction f·2^k of |x|/h, clearing them gives r·h, and adding 2^k
+    gives (r + 1)·h (a carry into the exponent is exactly the next binade); the sign bit is put
+    back as is. No frexp/ldexp/copysign calls and no division: ~3× faster, same bits (tested).
+    """
+    bits = _as_bits(x)
+    sign = bits & _SIGN
+    abits = bits ^ sign
+    if not (_from_bits(abits) <= max_value and abits >= (np.uint64(emin + 1023) << np.uint64(52))):
+        return _stochastic_round_float_rare(x, man_bits, emin, max_value, saturate, u)
+    one = np.uint64(1) << np.uint64(52 - man_bits)
+    low = abits & (one - np.uint64(1))
+    frac = np.float64(np.int64(low)) * _from_bits(np.uint64(1023 - 52 + man_bits) << np.uint64(52))  # exact
+    return _from_bits((abits - low + (one if u < frac else np.uint64(0))) | sign)
+
+
+@njit(cache=True)
+def round_float_flat(x, man_bits, emin, max_value, saturate, out):
+    for i in range(x.size):
+        out[i] = round_float_scalar(x[i], man_bits, emin, max_value, saturate)
+
+
+@njit(cache=True)
+def stochastic_round_float_flat(x, man_bits, emin, max_value, saturate, rng, out):
+    for i in range(x.size):
+        out[i] = stochastic_round_float_scalar(x[i], man_bits, emin, max_value, saturate, rng.random())

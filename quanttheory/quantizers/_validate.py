@@ -18,7 +18,7 @@ def as_float_array(x, name: str = "x") -> np.ndarray:
     ValueError
         If any element is NaN or infinite (a quantizer would silently map NaN to a level).
     """
-    arr = np.asarray(x)
+    arr = as_array(x, name)
     if arr.dtype.kind not in "fiub":
         raise TypeError(
             f"{name} must be a real numeric array; got dtype {arr.dtype} "
@@ -32,11 +32,51 @@ def as_float_array(x, name: str = "x") -> np.ndarray:
     return arr
 
 
+def as_array(x, name: str) -> np.ndarray:
+    """``np.asarray(x)``, with a ragged nested sequence reported by argument name (ValueError)."""
+    try:
+        return np.asarray(x)
+    except ValueError as err:
+        raise ValueError(f"{name} must be a rectangular array; got a ragged nested sequence "
+                         f"({str(err).split('.')[0]})") from None
+
+
+def as_levels(levels, name: str = "levels") -> np.ndarray:
+    """A 1-D real float64 array of levels; complex, string, object or ragged input is refused.
+
+    (``np.asarray(levels, dtype=float)`` would cast complex levels with only a warning and
+    parse strings; both are errors here.)
+    """
+    arr = as_array(levels, name)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must be real numbers; got dtype {arr.dtype} ({levels!r:.80})")
+    return arr.astype(np.float64)
+
+
+def check_bool(value, name: str) -> bool:
+    """A flag must be a bool (``signed="False"`` would otherwise be truthy, i.e. signed)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be a bool (True or False); got {value!r} of type {type(value).__name__}")
+    return bool(value)
+
+
+def check_finite_result(out, what: str, **params) -> None:
+    """Raise ValueError naming ``params`` if a result overflowed to ±inf or became NaN."""
+    values = out.values() if isinstance(out, dict) else [out]
+    if all(np.all(np.isfinite(v)) for v in values):
+        return
+    args = ", ".join(f"{k}={v!r:.60}" for k, v in params.items())
+    raise ValueError(f"{what} is not finite (overflows float64) for {args}; use smaller magnitudes")
+
+
 def check_scalar(value, name: str, *, low=None, high=None, low_open=True, high_open=True) -> float:
     """Validate a real scalar in an (open by default) interval and return it as float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.floating | np.integer):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real | np.floating | np.integer):
         raise TypeError(f"{name} must be a real number; got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float64
+        v = float("inf")
     lo_ok = low is None or (v > low if low_open else v >= low)
     hi_ok = high is None or (v < high if high_open else v <= high)
     if not (np.isfinite(v) and lo_ok and hi_ok):

@@ -16,7 +16,7 @@ from functools import cache
 import numpy as np
 
 from . import _projection
-from ._validate import as_float_array, check_bits, check_scalar
+from ._validate import as_float_array, check_bits, check_bool, check_finite_result, check_scalar
 
 # Base lists of the official code [2]: the magnitude levels for B magnitude bits are all sums
 # of one element per list, divided by the largest sum. For even B they equal Eq. 5 with k = 2.
@@ -75,7 +75,7 @@ def apot_levels(bits, *, signed):
     >>> apot_levels(3, signed=True)
     array([-1.  , -0.5 , -0.25,  0.  ,  0.25,  0.5 ,  1.  ])
     """
-    if signed:
+    if check_bool(signed, "signed"):
         B = check_bits(bits, WEIGHT_BITS) - 1
         mag = _magnitudes(B)
         return np.concatenate([-mag[:0:-1], mag])
@@ -131,8 +131,8 @@ def apot(x, *, alpha, bits, signed):
     """
     arr = as_float_array(x)
     alpha = check_scalar(alpha, "alpha", low=0.0)
-    mag = apot_levels(bits, signed=False) if not signed else _weight_magnitudes(bits)
-    return _projection.project(arr, alpha, mag, bool(signed))
+    mag = _weight_magnitudes(bits) if check_bool(signed, "signed") else apot_levels(bits, signed=False)
+    return _projection.project(arr, alpha, mag, signed)
 
 
 def _weight_magnitudes(bits):
@@ -149,7 +149,7 @@ def apot_partials(x, *, alpha, bits, signed):
     arr = as_float_array(x)
     alpha = check_scalar(alpha, "alpha", low=0.0)
     q = apot(arr, alpha=alpha, bits=bits, signed=signed)
-    return _projection.partials(arr, alpha, q, bool(signed))
+    return _projection.partials(arr, alpha, q, signed)
 
 
 def apot_normalize(w, *, eps=1e-5):
@@ -174,5 +174,15 @@ def apot_normalize(w, *, eps=1e-5):
     if arr.size < 2:
         raise ValueError(f"w must have at least 2 elements for an unbiased std; got size {arr.size}")
     a = arr.astype(np.float64)
-    out = (a - a.mean()) / (a.std(ddof=1) + eps)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = a.mean(), a.std(ddof=1)
+        if np.isfinite(mean) and np.isfinite(std):
+            out = (a - mean) / (std + eps)
+        else:
+            # |w| near the float64 limit: the sums behind μ and σ overflow, the answer does
+            # not. (W − μ)/(σ + ε) = (W/m − μ/m)/(σ/m + ε/m) with m = max|W|.
+            m = float(np.max(np.abs(a)))
+            b = a / m
+            out = (b - b.mean()) / (b.std(ddof=1) + eps / m)
+    check_finite_result(out, "apot_normalize", w=f"array with max|w| = {np.max(np.abs(a)):.4g}", eps=eps)
     return out.astype(arr.dtype, copy=False)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_bits, check_scalar
+from ._validate import as_float_array, check_bits, check_bool, check_finite_result, check_scalar
 
 BITS = range(1, 17)
 
@@ -99,7 +99,7 @@ def dsq(x, *, lower, upper, bits, alpha, soft=False):
     arr = as_float_array(x)
     lower, upper, bits, alpha = _check(lower, upper, bits, alpha)
     n, delta, t, i = _coords(arr, lower, upper, bits)
-    if soft:
+    if check_bool(soft, "soft"):
         q = lower + delta * _soft_g(t, i, alpha)
     else:
         r = np.floor(t)
@@ -107,7 +107,11 @@ def dsq(x, *, lower, upper, bits, alpha, soft=False):
         q = np.where(g >= n, upper, lower + delta * g)
     xf = arr.astype(np.float64)
     q = np.where(xf <= lower, lower, np.where(xf >= upper, upper, q))
-    return q.astype(arr.dtype, copy=False)
+    with np.errstate(over="ignore"):
+        out = q.astype(arr.dtype, copy=False)
+    # float32 x with a clip range beyond float32: a level would silently become ±inf
+    check_finite_result(out, f"dsq output in {arr.dtype} (the dtype of x)", lower=lower, upper=upper, bits=bits)
+    return out
 
 
 def _soft_g(t, i, alpha):

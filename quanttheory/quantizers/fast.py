@@ -25,13 +25,16 @@ True
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import _kernels as K
 from ._validate import as_float_array, check_grid, check_rng, check_scalar
 from .apot import _weight_magnitudes, apot_levels
 from .dsq import _check as _dsq_check
+from .floatfmt import _check_range, as_format
 from .uniform import _magnitudes as _uniform_magnitudes
 
-__all__ = ["round_nearest", "stochastic_round", "uniform", "apot", "dsq"]
+__all__ = ["round_nearest", "stochastic_round", "uniform", "apot", "dsq", "round_float", "stochastic_round_float"]
 
 
 def round_nearest(x, delta):
@@ -69,3 +72,23 @@ def dsq(x, *, lower, upper, bits, alpha):
     arr = as_float_array(x)
     lower, upper, bits, _ = _dsq_check(lower, upper, bits, alpha)
     return K.run_flat(K.dsq_hard_flat, arr, lower, upper, 2**bits - 1)
+
+
+
+def round_float(x, fmt):
+    """numba twin of :func:`quanttheory.quantizers.round_float` (bit-identical)."""
+    fmt = as_format(fmt)
+    arr = as_float_array(x)
+    man_bits, emin, max_value, saturate = fmt.kernel_args()
+    q = K.run_flat(K.round_float_flat, arr, man_bits, emin, max_value, saturate)
+    _check_range(arr, fmt, np.isinf(q))  # overflowed to inf: an error for formats without inf
+    return q
+
+
+def stochastic_round_float(x, fmt, rng):
+    """numba twin of :func:`quanttheory.quantizers.stochastic_round_float` (same Generator stream)."""
+    fmt = as_format(fmt)
+    arr = as_float_array(x)
+    rng = check_rng(rng)
+    _check_range(arr, fmt, np.abs(arr) > fmt.max_value)
+    return K.run_flat(K.stochastic_round_float_flat, arr, *fmt.kernel_args(), rng)

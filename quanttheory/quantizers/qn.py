@@ -17,18 +17,32 @@ import numpy as np
 from scipy.special import expit
 
 from ._kmeans import kmeans_1d
-from ._validate import as_float_array, check_scalar
+from ._validate import as_float_array, as_levels, check_bool, check_finite_result, check_scalar
 
 
 def qn_steps(levels):
-    """Steps s_i and offset o of a sorted level set Y: ``(s, o)``. Y must be strictly increasing."""
-    y = np.asarray(levels, dtype=np.float64)
+    """Steps s_i and offset o of a sorted level set Y: ``(s, o)``. Y must be strictly increasing,
+    real (complex or string levels are refused, not cast) and its steps finite."""
+    y = as_levels(levels)
     if y.ndim != 1 or y.size < 2 or not np.all(np.isfinite(y)):
         raise ValueError(f"levels must be a 1-D finite sequence of >= 2 values; got {levels!r}")
-    s = np.diff(y)
+    with np.errstate(over="ignore"):
+        s = np.diff(y)
     if np.any(s <= 0):
         raise ValueError(f"levels must be strictly increasing; got {levels!r}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError(f"levels={levels!r} has a step that overflows float64; valid: "
+                         f"max(levels) - min(levels) <= {np.finfo(np.float64).max:.4g}")
     return s, float(-y[0])
+
+
+def _weighted_sum(a, s, o, y0_scale):
+    """Σ s_i a_i − o; if the sum overflows, in units of max|Y| (each term is then ≤ 1)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = a @ s - o
+    if np.all(np.isfinite(out)):
+        return out
+    return y0_scale * (a @ (s / y0_scale) - o / y0_scale)
 
 
 def _check(x, levels, biases, alpha, beta, temperature):
@@ -74,12 +88,19 @@ def qn(x, *, levels, biases, alpha, beta, temperature, soft=True):
     y : ndarray, shape (...), float64
     """
     arr, s, o, alpha, _, temperature, u = _check(x, levels, biases, alpha, beta, temperature)
-    if soft:
+    if check_bool(soft, "soft"):
         with np.errstate(over="ignore"):  # T·u = ±inf saturates expit to exactly 0 or 1
             a = expit(temperature * u)
     else:
         a = (u >= 0).astype(np.float64)
-    return alpha * (a @ s - o)
+    with np.errstate(over="ignore"):
+        y = alpha * _weighted_sum(a, s, o, _scale(levels))
+    check_finite_result(y, "qn", alpha=alpha, beta=beta, temperature=temperature, levels=levels)
+    return y
+
+
+def _scale(levels):
+    return float(np.max(np.abs(np.asarray(levels, dtype=np.float64))))
 
 
 def qn_partials(x, *, levels, biases, alpha, beta, temperature):
@@ -103,16 +124,18 @@ def qn_partials(x, *, levels, biases, alpha, beta, temperature):
     with np.errstate(over="ignore"):  # ±inf gives σ(1 − σ) = 0 exactly, no NaN
         z = temperature * u
     dsig = expit(z) * expit(-z)
-    weighted = dsig @ s
-    y = alpha * (expit(z) @ s - o)
-    return {
-        # T·σ(1 − σ) first: it is 0 where σ saturates, so a product αβT that overflows
-        # cannot meet that 0 and give inf·0 = NaN
-        "x": alpha * beta * (temperature * weighted),
-        "alpha": y / alpha,
-        "beta": alpha * (temperature * weighted) * arr.astype(np.float64),
-        "biases": -alpha * s * (temperature * dsig),
-    }
+    with np.errstate(over="ignore", invalid="ignore"):
+        weighted = dsig @ s
+        out = {
+            # T·σ(1 − σ) first: it is 0 where σ saturates, so a product αβT that overflows
+            # cannot meet that 0 and give inf·0 = NaN
+            "x": alpha * beta * (temperature * weighted),
+            "alpha": _weighted_sum(expit(z), s, o, _scale(levels)),  # ∂y/∂α = y/α, without y
+            "beta": alpha * (temperature * weighted) * arr.astype(np.float64),
+            "biases": -alpha * s * (temperature * dsig),
+        }
+    check_finite_result(out, "qn_partials", alpha=alpha, beta=beta, temperature=temperature, levels=levels)
+    return out
 
 
 def qn_init(x, levels):
@@ -138,11 +161,11 @@ def qn_init(x, levels):
     """
     arr = as_float_array(x).astype(np.float64).ravel()
     s, _ = qn_steps(levels)
-    y = np.asarray(levels, dtype=np.float64)
+    y = as_levels(levels)
     q = float(np.max(np.abs(arr))) if arr.size else 0.0
     if q == 0.0:
         raise ValueError("x must contain a non-zero value (beta = 5p/(4 max|x|) is undefined)")
-    beta = 5.0 * float(np.max(np.abs(y))) / (4.0 * q)
+    beta = _init_beta(float(np.max(np.abs(y))), q, levels)
     if np.array_equal(y, [-1.0, 1.0]):
         biases = np.zeros(1)
     elif np.array_equal(y, [-1.0, 0.0, 1.0]):
@@ -150,9 +173,27 @@ def qn_init(x, levels):
     else:
         if np.unique(arr).size < s.size + 1:
             raise ValueError(f"x has fewer distinct values than the {s.size + 1} clusters needed")
-        c, _ = kmeans_1d(beta * arr, s.size + 1)
+        with np.errstate(over="ignore"):
+            scaled = beta * arr
+        check_finite_result(scaled, "beta * x", beta=beta, levels=levels)
+        c, _ = kmeans_1d(scaled, s.size + 1)
         biases = (c[1:] + c[:-1]) / 2.0
+    check_finite_result(biases, "qn_init biases", levels=levels, beta=beta)
     return biases, 1.0 / beta, beta
+
+
+def _init_beta(p: float, q: float, levels) -> float:
+    """β = 5p/(4q), evaluated as 1.25·(p/q) if 4q overflows; ValueError unless β and 1/β are
+    finite and positive (a huge max|levels| / max|x| ratio, or a tiny one)."""
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        beta = 5.0 * p / (4.0 * q)
+        if not (np.isfinite(beta) and beta > 0):
+            beta = 1.25 * (p / q)
+        ok = np.isfinite(beta) and beta > 0 and np.isfinite(1.0 / beta)
+    if not ok:
+        raise ValueError(f"beta = 5 max|levels| / (4 max|x|) = 5*{p!r}/(4*{q!r}) is not a positive finite "
+                         f"float64 with a finite 1/beta; rescale x or levels={levels!r:.80}")
+    return float(beta)
 
 
 def qn_temperature(epoch, *, rate):
@@ -162,4 +203,6 @@ def qn_temperature(epoch, *, rate):
     """
     epoch = check_scalar(epoch, "epoch", low=1.0, low_open=False)
     rate = check_scalar(rate, "rate", low=0.0)
-    return rate * epoch
+    t = rate * epoch
+    check_finite_result(t, "qn_temperature", epoch=epoch, rate=rate)
+    return t

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _projection
-from ._validate import as_float_array, check_bits, check_scalar
+from ._validate import as_float_array, check_bits, check_bool, check_scalar
 
 #: Supported bit-widths: signed needs b ≥ 2 (b = 1 would leave only the zero level).
 SIGNED_BITS = range(2, 17)
@@ -30,7 +30,7 @@ def uniform_levels(bits, *, signed):
     -------
     levels : ndarray, shape (n_levels,)
     """
-    if signed:
+    if check_bool(signed, "signed"):
         bits = check_bits(bits, SIGNED_BITS)
         m = 2 ** (bits - 1) - 1
         return np.arange(-m, m + 1, dtype=np.float64) / m
@@ -66,7 +66,7 @@ def uniform(x, *, alpha, bits, signed):
     """
     arr = as_float_array(x)
     alpha = check_scalar(alpha, "alpha", low=0.0)
-    return _projection.project(arr, alpha, _magnitudes(bits, signed), bool(signed))
+    return _projection.project(arr, alpha, _magnitudes(bits, signed), signed)
 
 
 def uniform_partials(x, *, alpha, bits, signed):
@@ -77,5 +77,5 @@ def uniform_partials(x, *, alpha, bits, signed):
     """
     arr = as_float_array(x)
     alpha = check_scalar(alpha, "alpha", low=0.0)
-    q = _projection.project(arr, alpha, _magnitudes(bits, signed), bool(signed))
-    return _projection.partials(arr, alpha, q, bool(signed))
+    q = _projection.project(arr, alpha, _magnitudes(bits, signed), signed)
+    return _projection.partials(arr, alpha, q, signed)

@@ -33,7 +33,7 @@ def test_protocol_grid_and_plot(module, tmp_path):
         for k in a:
             np.testing.assert_array_equal(a[k], b[k])
     paths = module.plot(results, tmp_path)
-    assert {p.suffix for p in paths} == {".png", ".npz"}
+    assert {p.suffix for p in paths} == {".png", ".svg", ".npz"}
     for p in paths:
         assert p.exists() and p.stat().st_size > 1000
     if hasattr(module, "claims"):
@@ -125,3 +125,16 @@ def test_qn_gap_shrinks_with_temperature(rng):
     tg = res["temperatures"] * res["mean_gap"]
     assert 0.5 < tg[-1] / tg[-3] < 2.0
     assert res["soft"].shape == (len(qn_softmap.CURVE_TEMPERATURES), 101)
+
+
+def test_apot_figure_marks_a_failed_claim(tmp_path):
+    results = _run(apot_levels)
+    for p, r in results:  # make APoT worse than uniform at 4 bits on Gaussian weights
+        if p["panel"] == "mse" and p["dist"] == "gaussian" and p["bits"] == 4:
+            r["apot_mse"] = 2.0 * r["uniform_mse"]
+    verdicts = {c.id: c.verdict for c in apot_levels.claims(results)}
+    assert verdicts["apot-vs-uniform-gaussian"] == "fails"
+    png, svg, _ = apot_levels.plot(results, tmp_path)
+    text = svg.read_text()
+    assert "claim fails" in text and "apot-vs-uniform-gaussian" in text
+    assert "density" in text and "density\n(scaled)" not in text

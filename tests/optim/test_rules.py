@@ -67,7 +67,7 @@ def test_bc_deterministic_stalls_at_the_cell_boundary_in_1d():
 
 
 def test_gd_on_least_squares_reaches_the_closed_form_minimiser(rng):
-    prob = P.LeastSquares.random(50, 4, 0.5, rng)
+    prob = P.LeastSquares.random(50, 4, rng, noise=0.5)
     steps, w0 = 400, np.zeros((2, 4))
     traj = optim.run(optim.sgd(1.0 / prob.lipschitz), prob, w0, steps=steps, rng=rng, batch_size=None)
     bound = (1 - prob.mu / prob.lipschitz) ** steps * np.linalg.norm(prob.minimizer)  # GD contraction
@@ -75,7 +75,7 @@ def test_gd_on_least_squares_reaches_the_closed_form_minimiser(rng):
 
 
 def test_sgd_averaged_iterate_approaches_the_minimiser(rng):
-    prob = P.LeastSquares.random(200, 5, 0.5, rng)
+    prob = P.LeastSquares.random(200, 5, rng, noise=0.5)
     traj = optim.run(optim.sgd(optim.schedules.inverse_time(prob.mu)), prob, np.zeros((8, 5)),
                      steps=20000, rng=rng, batch_size=10, backend="numba")
     assert np.median(traj.gap_of_average) < 1e-3 * prob.minimum + 1e-4

@@ -10,6 +10,10 @@ FIELDS = ("iterates", "deployed", "average", "deployed_average", "final", "final
           "loss_of_average")
 
 
+_fp4 = optim.rules.Q.FloatFormat("e2m1", saturate=True)
+_fp6 = optim.rules.Q.FloatFormat("e3m2", saturate=True)
+
+
 def _rules():
     s = optim.schedules.inv_sqrt(0.3)
     return {
@@ -20,13 +24,17 @@ def _rules():
         "r_adam": optim.r_adam(0.05, 0.1), "sr_adam": optim.sr_adam(0.05, 0.1),
         "bc_adam": optim.bc_adam(0.05, "binary"),
         "sr-decay": optim.sr(optim.schedules.step_decay(0.2, 7, 0.5), 0.05),
+        "r-bf16": optim.rounded(s, "bf16"), "sr-e4m3": optim.sr(s, "e4m3"), "sr-e2m1": optim.sr(s, _fp4),
+        "kahan-bf16": optim.kahan(s, "bf16"), "kahan-fixed": optim.kahan(s, 0.01),
+        "bc-bf16": optim.bc(s, "bf16"), "bc-e5m2-d": optim.bc(s, "e5m2", "deterministic"),
+        "sr_adam-fp16": optim.sr_adam(0.05, "fp16"), "r_adam-e3m2": optim.r_adam(0.05, _fp6),
     }
 
 
 def _problems():
     rng = np.random.default_rng(3)
     return {"quadratic": P.Quadratic([[1.0, 0.3, 0.0], [0.3, 2.0, 0.1], [0.0, 0.1, 0.5]], [0.3, -0.2, 0.1], 1.0),
-            "least-squares": P.LeastSquares.random(30, 3, 0.5, rng), "multiwell": P.MultiWell(3, 1.0)}
+            "least-squares": P.LeastSquares.random(30, 3, rng, noise=0.5), "multiwell": P.MultiWell(3, 1.0)}
 
 
 @pytest.mark.parametrize("batch", [2, None])

@@ -11,7 +11,7 @@ def _all_problems(rng):
     return {
         "quadratic-diag": P.Quadratic([1.0, 2.0, 0.5], [0.3, -0.2, 1.0], noise_sigma=0.7),
         "quadratic-full": P.Quadratic([[2.0, 0.5], [0.5, 1.0]], [0.1, -0.4], noise_sigma=0.3),
-        "least-squares": P.LeastSquares.random(40, 3, 0.5, rng),
+        "least-squares": P.LeastSquares.random(40, 3, rng, noise=0.5),
         "logistic": P.LogisticRegression.random(40, 3, rng, l2=0.05),
         "multiwell": P.MultiWell(3, noise_sigma=0.5),
     }
@@ -52,7 +52,7 @@ def test_batch_none_is_the_exact_gradient_and_draws_nothing(name, rng):
 
 
 def test_bigger_batches_shrink_the_noise(rng):
-    prob = P.LeastSquares.random(100, 2, 1.0, rng)
+    prob = P.LeastSquares.random(100, 2, rng, noise=1.0)
     w = np.zeros((3000, 2))
     var1 = prob.grad(w, rng, 1).var(axis=0)
     var16 = prob.grad(w, rng, 16).var(axis=0)
@@ -60,7 +60,7 @@ def test_bigger_batches_shrink_the_noise(rng):
 
 
 def test_least_squares_minimizer_is_the_normal_equations_solution(rng):
-    prob = P.LeastSquares.random(60, 4, 0.3, rng)
+    prob = P.LeastSquares.random(60, 4, rng, noise=0.3)
     w_star = np.linalg.solve(prob.A.T @ prob.A, prob.A.T @ prob.b)
     np.testing.assert_allclose(prob.minimizer, w_star, rtol=1e-10, atol=1e-12)
     assert prob.minimum == pytest.approx(0.5 * np.mean((prob.A @ w_star - prob.b) ** 2), rel=1e-12)
@@ -122,7 +122,7 @@ def test_bad_points_raise(w, match, rng):
 
 
 def test_bad_batch_and_rng_raise(rng):
-    prob = P.LeastSquares.random(10, 2, 0.1, rng)
+    prob = P.LeastSquares.random(10, 2, rng, noise=0.1)
     with pytest.raises(ValueError, match="batch_size=0"):
         prob.grad(np.zeros((1, 2)), rng, 0)
     with pytest.raises(TypeError, match="Generator"):
