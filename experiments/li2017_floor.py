@@ -5,12 +5,12 @@ Setting (noise-dominated regime, chosen so): separable quadratic F = Σ λ_i (w_
 d = 8, λ ∈ [0.5, 2], w* off the grid, additive gradient noise σ = 4 per coordinate (σ/√b with
 batch b), constant step α = 0.05/(8σ) ≈ 1.6e-3 for every Δ ∈ {0.05, 0.1, 0.2, 0.4} (so α·σ ≤ Δ/8
 and λ_max Δ √(2π) ≤ σ: the regime where SR behaves as a lattice walk at temperature
-T_SR = σΔ/√(2π), see :mod:`quanttheory.theory.markov`). Runs last 20 relaxation times
-1/(α λ_min) (10 in quick mode), all from Q_d(w* + 1) (R then stays frozen there: α|g| < Δ/2);
+T_SR = σΔ/√(2π), see :mod:`quanttheory.theory.markov`). Runs last 10 relaxation times
+1/(α λ_min), all from Q_d(w* + 1) (R then stays frozen there: α|g| < Δ/2);
 the companion runs of li2017-2b start at Q_d(w*).
 
 "Floor" here always means the **time-averaged loss of the deployed iterates at stationarity**:
-the mean of F(w_t) − F* over the second half of the run (what a deployed quantized model
+the mean of F(w_t) − F* after a burn-in of BURN_IN relaxation times (what a deployed quantized model
 achieves; SGD/BC deployed = float w / Q_d(w_r)). It is *not* the loss of the averaged iterate:
 on a quadratic the SR chain's stationary mean is exactly w* (Q_s is unbiased and ∇F is linear),
 so F(w̄_T) − F* of SR at a constant step keeps falling like 1/T — the companion row li2017-2b
@@ -54,15 +54,19 @@ SLOPE_BAND = (0.85, 1.15)  # "linear in Δ": log–log slope 1 ± 0.15 (the exac
 BATCH_RATIO = 1.1  # "bigger batch lowers the floor": each 4× batch lowers it by > 10 % (equipartition: 2×)
 AVG_SLOPE = -0.5  # "F(w̄_T) converges": its gap falls at least like T^−1/2 (theory: T^−1)
 AVG_HORIZONS = (0.25, 1.0, 4.0)  # companion row: horizons in units of the main run's length
+RELAX, BURN_IN = 10, 3  # run length and burn-in in relaxation times 1/(α λ_min): start bias e^{−6} of F(w_0)
+CONTROL_SHARE = 4  # SGD's α/10 control needs little precision (its ratio is ≈ 10): a quarter of the chains
 METHODS = {"sr": "SR", "bc_s": "BC (Q_s)", "bc_d": "BC (Q_d)", "r": "R", "sgd": "SGD (float)"}
 
 
 def grid(quick: bool) -> list[dict]:
     """Methods × Δ at batch 1 and α; SR and SGD at α/10 (claim 2 and its control); SR at batches 4, 16
     (claim 10); SR's averaged iterate at several horizons (li2017-2b)."""
-    base = {"chains": 64 if quick else 256, "relax": 10 if quick else 20}
+    base = {"chains": 64 if quick else 256, "relax": RELAX}
     pts = [{"method": m, "delta": d, "alpha": ALPHA, "batch": 1, **base} for m in METHODS for d in DELTAS]
-    pts += [{"method": m, "delta": 0.2, "alpha": ALPHA / 10, "batch": 1, **base} for m in ("sr", "sgd")]
+    pts.append({"method": "sr", "delta": 0.2, "alpha": ALPHA / 10, "batch": 1, **base})
+    pts.append({"method": "sgd", "delta": 0.2, "alpha": ALPHA / 10, "batch": 1, **base,
+                "chains": base["chains"] // CONTROL_SHARE})
     pts += [{"method": "sr", "delta": 0.2, "alpha": ALPHA, "batch": b, **base} for b in (4, 16)]
     pts.append({"method": "sr_avg", "delta": 0.2, "alpha": ALPHA, "batch": 1, **base})
     return pts
@@ -97,7 +101,7 @@ def _averaged(point, rng):
 
 
 def compute(point: dict, rng: np.random.Generator) -> dict:
-    """Per-chain floor (second half), whole-run average, G², plus the exact-chain prediction."""
+    """Per-chain floor (after the burn-in), whole-run average, G², plus the exact-chain prediction."""
     if point["method"] == "sr_avg":
         return _averaged(point, rng)
     prob = problems.Quadratic(LAMBDAS, W_STAR, noise_sigma=SIGMA)
@@ -110,7 +114,8 @@ def compute(point: dict, rng: np.random.Generator) -> dict:
                    batch_size=point["batch"], record_every=every, backend="numba")
     R, C = tr.deployed.shape[:2]
     loss = prob.loss(tr.deployed.reshape(R * C, D)).reshape(R, C)
-    out = {"floor": loss[R // 2:].mean(axis=0), "run_avg": loss.mean(axis=0), "grad_sq": tr.grad_sq_mean,
+    burn = BURN_IN / (alpha * LAMBDAS.min())
+    out = {"floor": loss[tr.steps > burn].mean(axis=0), "run_avg": loss.mean(axis=0), "grad_sq": tr.grad_sq_mean,
            "gap_of_average": tr.gap_of_average, "steps": float(steps),
            "D0": float(np.linalg.norm(w0[0] - W_STAR))}
     if point["method"] == "sr":
@@ -159,7 +164,7 @@ def _panel_delta(ax, results):
     ax.plot(d, [r["exact"] for _, r in sr], "C0:", lw=2, label="SR exact Markov chain")
     ax.plot(d, D * M.sr_temperature(SIGMA, 1.0) * d / 2, "C0-.", lw=1, label="d·T_SR/2 = dσΔ/(2√(2π))")
     ax.set(xscale="log", yscale="log", xlabel="grid spacing Δ (weight units)",
-           ylabel="floor = mean F(deployed w_t) − F*, 2nd half (loss units)",
+           ylabel=f"floor = mean F(deployed w_t) − F*, t > {BURN_IN} relax. times (loss units)",
            title=f"(a) floor vs Δ: d = {D}, σ = {SIGMA:g}, α = {ALPHA:.2g} (mean ± 2 SE)")
     ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.13))
 
@@ -217,7 +222,8 @@ def claims(results: list[tuple[dict, dict]]) -> list[Claim]:
 def _claim2(results):
     a, b = _at(results, "sr", ALPHA), _at(results, "sr", ALPHA / 10)
     ratio = ratio_ci(a["floor"], b["floor"])
-    control = ratio_ci(_at(results, "sgd", ALPHA)["floor"], _at(results, "sgd", ALPHA / 10)["floor"])
+    sgd10 = _at(results, "sgd", ALPHA / 10)["floor"]
+    control = ratio_ci(_at(results, "sgd", ALPHA)["floor"][:sgd10.size], sgd10)
     verdict, detected = E.gated_equivalence(ratio, 1 - RATIO_MARGIN, 1 + RATIO_MARGIN, control)
     return Claim.from_interval(
         "li2017-2", PAPER,
