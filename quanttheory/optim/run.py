@@ -7,10 +7,15 @@ the numba loop, which draws element by element, reproduces them exactly):
 2. ``g = problem.grad(q, rng, batch)`` — minibatch indices or Gaussian noise (see problems);
 3. ``w, state = rule.update(g, state, w, rng)`` — SR: one uniform per element, C order.
 
+Averaging window: w̄_T = (1/T) Σ_{t=0}^{T−1} w_t, the iterate *before* each of the T updates
+(w_0 included, w_T excluded). This is the window of every bound in
+:mod:`quanttheory.theory.bounds` (their telescoping sums run over t = 0 … T−1), so measured
+gaps and bounds average the same iterates.
+
 References
 ----------
-.. [1] Li et al. NeurIPS 2017, arXiv:1706.02379, §3: the bounds are stated for the average
-   iterate w̄_T = (1/T) Σ_{t=1}^{T} w_t (for BC the float buffer w_r).
+.. [1] Li et al. NeurIPS 2017, arXiv:1706.02379, §3: bounds on F(w̄_T) − F* for an average of
+   T iterates (for BC the float buffer w_r); the window above is ours, fixed by our derivation.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ class Trajectory:
     iterates, deployed : ndarray, shape (R, C, d)
         Stored iterate w_t (w_r for BC) and deployed weights (Q_d(w_r) for BC) at the records.
     average, deployed_average : ndarray, shape (C, d)
-        w̄_T = (1/T) Σ_{t=1}^T w_t, and the same mean of the deployed weights.
+        w̄_T = (1/T) Σ_{t=0}^{T−1} w_t (module docstring), and the same mean of the deployed
+        weights.
     loss_of_average, loss_of_deployed_average : ndarray, shape (C,)
         F(w̄_T) and F of the mean deployed weights.
     gap_of_average : ndarray, shape (C,), or None
@@ -107,6 +113,7 @@ def run(rule: Rule, problem, w0, *, steps, rng, batch_size=1, record_every=None,
     record_every = steps if record_every is None else _positive_int(record_every, "record_every")
     batch = check_batch(batch_size)
     rng = check_rng(rng)
+    start = (w.copy(), rule.deploy(w.copy()))
     if backend == "numpy":
         out = _run_numpy(rule, problem, w, steps, rng, batch, record_every)
     elif backend == "numba":
@@ -115,7 +122,7 @@ def run(rule: Rule, problem, w0, *, steps, rng, batch_size=1, record_every=None,
         out = run_numba(rule, problem, w, steps, rng, batch, record_every)
     else:
         raise ValueError(f"backend={backend!r} is invalid; valid: 'numpy' or 'numba'")
-    return _summarise(problem, steps, record_every, *out)
+    return _summarise(problem, steps, record_every, start, *out)
 
 
 _DIVERGED = "the iterates diverged (non-finite values) at step {}; lower the learning rate"
@@ -149,10 +156,13 @@ def _run_numpy(rule, problem, w, steps, rng, batch, record_every):
     return w, w_sum, d_sum, g_sq, np.array(rec_w), np.array(rec_d), rule
 
 
-def _summarise(problem, steps, record_every, w, w_sum, d_sum, g_sq, rec_w, rec_d, rule):
+def _summarise(problem, steps, record_every, start, w, w_sum, d_sum, g_sq, rec_w, rec_d, rule):
     if not (np.all(np.isfinite(w_sum)) and np.all(np.isfinite(g_sq))):
         raise FloatingPointError(_DIVERGED.format("some"))
-    average, deployed_average = w_sum / steps, d_sum / steps
+    # the loops accumulate w_1 … w_T; shift the window to w_0 … w_{T−1} (module docstring)
+    final_deployed = rule.deploy(w)
+    average = (w_sum - w + start[0]) / steps
+    deployed_average = (d_sum - final_deployed + start[1]) / steps
     loss_avg = problem.loss(average)
     gap = None if problem.minimum is None else loss_avg - problem.minimum
     return Trajectory(
@@ -165,7 +175,7 @@ def _summarise(problem, steps, record_every, w, w_sum, d_sum, g_sq, rec_w, rec_d
         loss_of_deployed_average=problem.loss(deployed_average),
         gap_of_average=gap,
         final=w,
-        final_deployed=rule.deploy(w),
+        final_deployed=final_deployed,
         grad_sq_mean=g_sq / steps,
         loss_curve=_curve(problem, rec_w, w.shape[0]),
         deployed_loss_curve=_curve(problem, rec_d, w.shape[0]),
