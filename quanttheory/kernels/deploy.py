@@ -97,51 +97,61 @@ class BinaryMLP:
 
 @dataclass(frozen=True)
 class QATMLP:
-    """A :mod:`quanttheory.nn.qat` network trained with ``method="uniform"``: ``net``, ``params``."""
+    """A :class:`quanttheory.nn.qat.MLP` fine-tuned with the ``"uniform"`` recipe.
 
-    net: Any
+    ``model``, ``params`` and ``quant`` (the :class:`quanttheory.nn.recipes.Quantizers` of the
+    run). The quantized layer ``fc1`` (uniform weights and input activations) runs on the
+    integer kernels; the float first layer ``fc0`` and the float head run in numpy, as trained.
+    """
+
+    model: Any
     params: dict
+    quant: Any
 
     def __post_init__(self):
-        if getattr(self.net, "method", None) != "uniform":
-            raise ValueError(f"only method='uniform' QAT nets deploy on integer kernels; got "
-                             f"{getattr(self.net, 'method', self.net)!r}")
+        recipe = getattr(self.quant, "recipe", None)
+        if getattr(recipe, "weights", None) != "uniform" or getattr(recipe, "acts", None) != "uniform":
+            raise ValueError(f"only the 'uniform' QAT recipe deploys on integer kernels; got "
+                             f"{getattr(recipe, 'key', recipe)!r}")
+        if tuple(self.model.quantized_layers) != ("fc1",):
+            raise ValueError(f"deploy expects one quantized layer fc1 (sizes of length 4); got "
+                             f"sizes={self.model.sizes!r}")
 
-    def _site(self, name):
-        from ..nn import qat
+    @property
+    def bits(self) -> int:
+        return int(self.quant.bits)
 
-        return qat._site(self.net, self.params, name)
+    def _site(self, site):
+        learn = {k.rsplit(".", 1)[1]: float(v) for k, v in self.params.items() if k.startswith(site + ".")}
+        return learn | self.quant.frozen[site]
 
     def layer2_codes(self, x):
-        """(activation codes of â₁ (n, H1), Δ_a, weight codes of Ŵ₂ (H2, H1), Δ_w)."""
+        """(activation codes of fc1's input (n, H1), Δ_a, weight codes of fc1 (H2, H1), Δ_w)."""
         from ..nn import layers
 
-        bits, p = self.net.bits, self.params
-        pw1, pa1, pw2 = self._site("w1"), self._site("a1"), self._site("w2")
-        qw1 = layers.quantize("uniform", bits, p["W1"], pw1, signed=True, mode="eval")
-        a1 = layers.quantize("uniform", bits, np.maximum(x @ qw1 + p["b1"], 0.0), pa1, signed=False, mode="eval")
-        qw2 = layers.quantize("uniform", bits, p["W2"], pw2, signed=True, mode="eval")
-        ca, da = uniform_codes(a1, alpha=pa1["alpha"], bits=bits, signed=False)
-        cw, dw = uniform_codes(qw2, alpha=pw2["alpha"], bits=bits, signed=True)
+        p, bits = self.params, self.bits
+        a = np.maximum(np.asarray(x).reshape(len(x), -1) @ p["fc0.w"] + p["fc0.b"], 0.0)
+        pa, pw = self._site("fc1.a"), self._site("fc1.w")
+        qa = layers.quantize("uniform", bits, a, pa, signed=False, mode="eval")
+        qw = layers.quantize("uniform", bits, p["fc1.w"], pw, signed=True, mode="eval")
+        ca, da = uniform_codes(qa, alpha=pa["alpha"], bits=bits, signed=False)
+        cw, dw = uniform_codes(qw, alpha=pw["alpha"], bits=bits, signed=True)
         return ca, da, np.ascontiguousarray(cw.T), dw
 
     def accumulators(self, x, backend: str = "kernels") -> np.ndarray:
-        """int64 ``Σ_k a_codes · w_codes`` of layer 2, shape (n, H2)."""
+        """int64 ``Σ_k a_codes · w_codes`` of fc1, shape (n, H2)."""
         _check_backend(backend)
         ca, _, cw, _ = self.layer2_codes(x)
         if backend == "numpy":
             return ca @ cw.T
-        m = 2 ** (self.net.bits - 1) - 1  # signed codes stored unsigned: u = c + m, zero point m
-        return uniform_matmul(ca, cw + m, bits_a=self.net.bits, bits_w=self.net.bits, zero_w=m)
+        m = 2 ** (self.bits - 1) - 1  # signed codes stored unsigned: u = c + m, zero point m
+        return uniform_matmul(ca, cw + m, bits_a=self.bits, bits_w=self.bits, zero_w=m)
 
     def logits(self, x, backend: str = "kernels") -> np.ndarray:
-        from ..nn import layers
-
         acc = self.accumulators(x, backend)
         _, da, _, dw = self.layer2_codes(x)
-        h2 = np.maximum(da * dw * acc + self.params["b2"], 0.0)
-        a2 = layers.quantize("uniform", self.net.bits, h2, self._site("a2"), signed=False, mode="eval")
-        return a2 @ self.params["W3"] + self.params["b3"]
+        h = np.maximum(da * dw * acc + self.params["fc1.b"], 0.0)
+        return h @ self.params["fc2.w"] + self.params["fc2.b"]
 
     def predict(self, x, backend: str = "kernels") -> np.ndarray:
         return np.argmax(self.logits(x, backend), axis=1)
@@ -152,7 +162,7 @@ def deploy(model):
 
     Parameters
     ----------
-    model : BinaryMLP, QATMLP, tuple (weights, head, bias) or tuple (qat.Net, params)
+    model : BinaryMLP, QATMLP, tuple (weights, head, bias) or tuple (qat.MLP, params, Quantizers)
 
     Returns
     -------
@@ -162,9 +172,9 @@ def deploy(model):
     """
     if isinstance(model, BinaryMLP | QATMLP):
         return model
+    if isinstance(model, tuple) and len(model) == 3 and hasattr(model[0], "quantized_layers"):
+        return QATMLP(*model)
     if isinstance(model, tuple) and len(model) == 3:
         return BinaryMLP(*(np.asarray(m) for m in model))
-    if isinstance(model, tuple) and len(model) == 2:
-        return QATMLP(*model)
-    raise TypeError(f"model must be a BinaryMLP, a QATMLP, (weights, head, bias) or (qat.Net, params); "
-                    f"got {type(model).__name__}")
+    raise TypeError(f"model must be a BinaryMLP, a QATMLP, (weights, head, bias) or "
+                    f"(qat.MLP, params, Quantizers); got {type(model).__name__}")

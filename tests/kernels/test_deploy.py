@@ -9,7 +9,7 @@ from quanttheory import optim
 from quanttheory.kernels import deploy, uniform_matmul
 from quanttheory.kernels.deploy import QATMLP, BinaryMLP, int8_codes, uniform_codes
 from quanttheory.nn import data as nn_data
-from quanttheory.nn import mlp, qat
+from quanttheory.nn import mlp, qat, recipes
 from quanttheory.quantizers.uniform import uniform
 
 
@@ -48,7 +48,8 @@ def test_binary_mlp_bit_exact():
     pred = model.predict(data.x_test)
     assert np.array_equal(pred, model.predict(data.x_test, backend="numpy"))
     # the integer model is the trained model with int8 inputs: it still learned the task
-    float_pred = np.argmax(mlp.forward(data.x_test, b, head, bias)[0], axis=1)
+    spec = mlp.layout(data.x_test.shape[1], head.shape[1], b.shape[1], None)
+    float_pred = np.argmax(mlp.forward_backward(data.x_test, None, [b, head], [None, bias], spec), axis=1)
     assert np.mean(pred == data.y_test) > 1.5 / data.n_classes
     assert np.mean(pred == float_pred) > 0.95
     codes, _ = int8_codes(data.x_test)
@@ -58,27 +59,28 @@ def test_binary_mlp_bit_exact():
 @pytest.mark.parametrize("bits", [2, 4])
 def test_qat_uniform_mlp_bit_exact(bits):
     data = _data(3)
-    params = qat.init_mlp(np.random.default_rng(4), data.x_train.shape[1], (32, 32), data.n_classes)
+    model = qat.MLP((data.x_train.shape[1], 32, 32, data.n_classes))
+    params, state = model.init(np.random.default_rng(4)), model.init_state()
     order = np.random.default_rng(5)
-    float_net, _ = qat.quantizer_init("float", bits, params, data.x_train)
-    params, _ = qat.fit(float_net, params, data, order, epochs=5, learning_rate=3e-3)
-    net, learn = qat.quantizer_init("uniform", bits, params, data.x_train[:500])
-    params, _ = qat.fit(net, params | learn, data, order, epochs=4, learning_rate=3e-3)
-    model = deploy((net, params))
-    assert isinstance(model, QATMLP)
-    acc_k, acc_n = model.accumulators(data.x_test), model.accumulators(data.x_test, backend="numpy")
+    params, state, _ = qat.train(model, params, state, data, qat.FloatSites(), qat.Budget(5, 0.05), order)
+    quant, learn = recipes.calibrate(recipes.get("uniform"), bits, model, params, state, data.x_train[:500])
+    params, state, _ = qat.train(model, params | learn, state, data, quant, qat.Budget(4, 0.02), order)
+    deployed = deploy((model, params, quant))
+    assert isinstance(deployed, QATMLP)
+    acc_k, acc_n = deployed.accumulators(data.x_test), deployed.accumulators(data.x_test, backend="numpy")
     assert np.array_equal(acc_k, acc_n)
-    ca, _, cw, _ = model.layer2_codes(data.x_test)  # both integer paths, whatever "auto" picks
+    ca, _, cw, _ = deployed.layer2_codes(data.x_test)  # both integer paths, whatever "auto" picks
     m = 2 ** (bits - 1) - 1
     for method in ("bitserial", "int8"):
         got = uniform_matmul(ca, cw + m, bits_a=bits, bits_w=bits, zero_w=m, method=method)
         assert np.array_equal(got, acc_n), method
-    pred = model.predict(data.x_test)
-    assert np.array_equal(pred, model.predict(data.x_test, backend="numpy"))
-    ref_logits, _ = qat.forward(net, params, data.x_test, mode="eval")
-    np.testing.assert_allclose(model.logits(data.x_test), ref_logits, rtol=1e-9, atol=1e-9)
+    pred = deployed.predict(data.x_test)
+    assert np.array_equal(pred, deployed.predict(data.x_test, backend="numpy"))
+    ref_logits = qat.logits_of(model, params, state, data.x_test, quant, mode="eval")
+    np.testing.assert_allclose(deployed.logits(data.x_test), ref_logits, rtol=1e-9, atol=1e-9)
     assert np.array_equal(pred, np.argmax(ref_logits, axis=1))
-    assert np.mean(pred != data.y_test) == qat.error_rate(net, params, data.x_test, data.y_test)
+    assert np.mean(pred != data.y_test) == qat.error_rate(model, params, state, data.x_test, data.y_test, quant)
+    assert np.mean(pred != data.y_test) < 1 - 1.5 / data.n_classes  # it learned the task
 
 
 def test_uniform_codes_round_trip():
