@@ -78,9 +78,7 @@ def _train(rule, data, init, orders, rng):
         losses.append(float(np.mean(epoch)))
     dep = _unflatten(rule.deploy(w), shapes)
     full, *_ = mlp.cross_entropy_grads(data.x_train, data.y_train, *dep)
-    weights, head, bias = dep
-    spec = mlp.layout(data.x_test.shape[1], head.shape[1], weights.shape[1], None)
-    logits = mlp.forward_backward(data.x_test, None, [weights, head], [None, bias], spec)
+    logits = mlp.logits(data.x_test, *dep)
     return np.array(losses), float(full), float(np.mean(np.argmax(logits, axis=1) != data.y_test))
 
 

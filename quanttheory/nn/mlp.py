@@ -137,11 +137,20 @@ def forward_backward(x, y, weights, biases, spec):
     return loss, z, gw, gb
 
 
+def logits(x, weights, head, bias):
+    """The binary-first-layer network's logits for first-layer ``weights`` (d, H) as deployed."""
+    return forward_backward(x, None, [weights, head], [None, bias], _first_layer_spec(x, weights, head))
+
+
 def cross_entropy_grads(x, y, weights, head, bias):
     """The binary-first-layer network's loss and gradients w.r.t. (weights, head, bias)."""
-    spec = layout(x.shape[1], head.shape[1], weights.shape[1], None)
+    spec = _first_layer_spec(x, weights, head)
     loss, _, gw, gb = forward_backward(x, y, [weights, head], [None, bias], spec)
     return loss, gw[0], gw[1], gb[1]
+
+
+def _first_layer_spec(x, weights, head):
+    return layout(x.shape[1], head.shape[1], weights.shape[1], None)
 
 
 def _check(method, data, ints, rngs):

@@ -48,8 +48,7 @@ def test_binary_mlp_bit_exact():
     pred = model.predict(data.x_test)
     assert np.array_equal(pred, model.predict(data.x_test, backend="numpy"))
     # the integer model is the trained model with int8 inputs: it still learned the task
-    spec = mlp.layout(data.x_test.shape[1], head.shape[1], b.shape[1], None)
-    float_pred = np.argmax(mlp.forward_backward(data.x_test, None, [b, head], [None, bias], spec), axis=1)
+    float_pred = np.argmax(mlp.logits(data.x_test, b, head, bias), axis=1)
     assert np.mean(pred == data.y_test) > 1.5 / data.n_classes
     assert np.mean(pred == float_pred) > 0.95
     codes, _ = int8_codes(data.x_test)
