@@ -122,8 +122,7 @@ class QATMLP:
         return int(self.quant.bits)
 
     def _site(self, site):
-        learn = {k.rsplit(".", 1)[1]: float(v) for k, v in self.params.items() if k.startswith(site + ".")}
-        return learn | self.quant.frozen[site]
+        return self.quant.site_params(self.params, site)
 
     def layer2_codes(self, x):
         """(activation codes of fc1's input (n, H1), Δ_a, weight codes of fc1 (H2, H1), Δ_w)."""

@@ -160,8 +160,8 @@ class Quantizers:
             return x, lambda g: (g, {})
         if train:
             self.frozen[site] = layers.observe(kind, x, self.frozen[site], signed=signed)
-        learn = [k.rsplit(".", 1)[1] for k in params if k.startswith(site + ".")]
-        p = {n: float(params[f"{site}.{n}"]) for n in learn} | self.frozen[site]
+        p = self.site_params(params, site)
+        learn = [n for n in p if f"{site}.{n}" in params]
         q = layers.quantize(kind, self.bits, x, p, signed=signed, mode=mode, temperature=temperature)
         q_ste = q / p["scale"] if "scale" in p else q  # APoT weights: the normalised quantized weights
 
@@ -172,6 +172,11 @@ class Quantizers:
                                      q=q_ste if mode == "train" else None)
             return gx, {f"{site}.{n}": np.asarray(v) for n, v in gp.items()}
         return q, vjp
+
+    def site_params(self, params, site):
+        """One site's parameters: its learnable entries of ``params`` and its frozen ones."""
+        learn = {k.rsplit(".", 1)[1]: float(v) for k, v in params.items() if k.startswith(site + ".")}
+        return learn | self.frozen[site]
 
     def hooks(self, params, *, mode="train", temperature=1.0, train=False):
         """``(wq, aq)`` for a model's forward; ``train`` lets statistics-based sites observe."""
