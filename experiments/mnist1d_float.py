@@ -12,6 +12,12 @@ over several seeds; the seed (from ``rng``) drives the initialisation and the ba
 Detail rows: the float BN ConvNet of the QAT study (3 × 32 channels, kernel 5, stride 1, BN,
 global average pooling) on the same split, and a LeNet-like 2-D BN ConvNet on MNIST-5k
 (5000 real MNIST digits, seeded 3500/500/1000 split).
+
+The full grid (seven 200-epoch ConvBase runs) takes about 18 CPU-minutes, more than half of a
+whole regeneration, so ``quanttheory figures`` does not run it (``EXPLICIT_ONLY``): it redraws the
+figure and ledger rows from the committed ``figures/mnist1d-float-cnn/results.json`` written by
+``quanttheory run mnist1d-float-cnn`` (with ``provenance.json``: seed, grid, code version, wall
+time per point).
 """
 
 from __future__ import annotations
@@ -21,13 +27,16 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from quanttheory import plotting, stats
+from quanttheory import committed, plotting, stats
 from quanttheory.claims import Claim
 from quanttheory.nn import cnn, data
 
 NAME = "mnist1d-float-cnn"
 PAPER = "Greydanus 2020, MNIST-1D (README table / Table 1: CNN 94 %)"
 CLAIMS: tuple[str, ...] = ("mnist1d-cnn-94", "mnist5k-float-cnn")
+#: Not run by ``quanttheory figures`` (~18 CPU-min); its committed results are redrawn instead.
+EXPLICIT_ONLY = True
+RESULTS_FILE = committed.results_file(NAME)
 
 #: Published test accuracy of the MNIST-1D CNN (README table; a single run, rounded to a whole %).
 PUBLISHED = 0.94
@@ -84,6 +93,11 @@ def compute(point: dict, rng: np.random.Generator) -> dict:
     return {"train_loss": np.asarray(hist["loss"]), "test_accuracy": np.asarray(hist["eval_accuracy"])}
 
 
+def committed_results() -> list[tuple[dict, dict]]:
+    """The ``(point, result)`` pairs of the committed full run (empty if there is none)."""
+    return committed.read(RESULTS_FILE)
+
+
 def _final(results, net):
     return np.array([r["test_accuracy"][-1] for p, r in results if p["net"] == net])
 
@@ -123,7 +137,7 @@ def plot(results: list[tuple[dict, dict]], outdir: Path) -> list[Path]:
         paths = plotting.save_figure(fig, outdir / "mnist1d_float.png")
     npz = outdir / "mnist1d_float.npz"
     np.savez(npz, **{f"{n}_final_accuracy": _final(results, n) for n in names})
-    return [*paths, npz]
+    return [*paths, npz, committed.write(outdir / "results.json", NAME, results)]
 
 
 def claims(results: list[tuple[dict, dict]]) -> list[Claim]:

@@ -15,12 +15,11 @@ This study takes about an hour on two cores, so ``quanttheory figures`` does not
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from quanttheory import plotting
+from quanttheory import committed, plotting
 from quanttheory.experiments import _qat_claims as C
 from quanttheory.experiments import _qat_stage as S
 from quanttheory.nn import recipes
@@ -30,7 +29,7 @@ PAPER = "DSQ Table 4 / APoT Table 2 / QN Table 3 (real-data QAT study)"
 CLAIMS: tuple[str, ...] = C.IDS
 #: Not run by ``quanttheory figures`` (about an hour); its committed results are redrawn instead.
 EXPLICIT_ONLY = True
-RESULTS_FILE = Path(__file__).resolve().parent.parent / "figures" / NAME / "results.json"
+RESULTS_FILE = committed.results_file(NAME)
 
 RECIPES = ("uniform", "lsq", "dsq", "dsq-mq", "dsq-ste", "apot", "uniform-rcf", "qn", "qn-w", "qn-w-exact",
            "uniform-w")
@@ -78,10 +77,7 @@ def compute(point: dict, rng: np.random.Generator) -> dict:
 
 def committed_results() -> list[tuple[dict, dict]]:
     """The ``(point, result)`` pairs of the committed full run (empty if there is none)."""
-    if not RESULTS_FILE.is_file():
-        return []
-    rows = json.loads(RESULTS_FILE.read_text())["results"]
-    return [(p, {k: np.asarray(v) if isinstance(v, list) else v for k, v in r.items()}) for p, r in rows]
+    return committed.read(RESULTS_FILE)
 
 
 def _by_dataset(results):
@@ -102,10 +98,8 @@ def plot(results: list[tuple[dict, dict]], outdir: Path) -> list[Path]:
         paths += plotting.save_figure(C.history_figure(by.get("mnist1d", [])), outdir / "qat_study_training.png")
     md = "\n\n".join(f"### {ds}\n\n" + C.markdown(rs, RECIPES, BITS) for ds, rs in by.items())
     paths.append(plotting.atomic_write_text(outdir / "qat_study.md", md + "\n"))
-    rows = [(p, {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items()}) for p, r in results]
-    payload = {"experiment": NAME, "recipes": {k: recipes.get(k).label for k in RECIPES},
-               "tuned_lr": TUNED_LR, "results": rows}
-    paths.append(plotting.atomic_write_text(outdir / "results.json", json.dumps(payload) + "\n"))
+    paths.append(committed.write(outdir / "results.json", NAME, results,
+                                 recipes={k: recipes.get(k).label for k in RECIPES}, tuned_lr=TUNED_LR))
     return paths
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 import traceback
@@ -18,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import __version__
+from . import __version__, committed
 from ._cli_support import (
     INTERRUPTED,
     NUMBA_NOTICE,
@@ -28,7 +29,7 @@ from ._cli_support import (
     silence_stdout,
     writable,
 )
-from .cache import Cache, default_root, environment
+from .cache import Cache, code_version, default_root, environment
 from .claims import Claim, to_json, to_markdown, verdict_markdown
 from .gallery import Entry, gallery_markdown, replace_between, summary
 from .plotting import atomic_write_text
@@ -139,6 +140,8 @@ def _run_one(module: ModuleType, args: argparse.Namespace, outdir: Path | None, 
     start = time.perf_counter()
     sweep = _sweep(module, args, pool)
     figures = list(module.plot(sweep.results, _mkdir(outdir / module.NAME))) if outdir else []
+    if outdir and getattr(module, "EXPLICIT_ONLY", False) and not args.quick:
+        figures.append(_write_provenance(module, args, outdir, sweep, time.perf_counter() - start))
     for f in figures:
         deterministic_npz(Path(f))
     claims = list(module.claims(sweep.results)) if hasattr(module, "claims") else []
@@ -147,6 +150,27 @@ def _run_one(module: ModuleType, args: argparse.Namespace, outdir: Path | None, 
               f"{sweep.n_cached} cached) in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return Entry(module.NAME, module.PAPER, summary(module), [Path(f) for f in figures], claims,
                  len(sweep.results), sweep.compute_seconds)
+
+
+def _write_provenance(module: ModuleType, args: argparse.Namespace, outdir: Path, sweep: Sweep,
+                      wall: float) -> Path:
+    """``NAME/provenance.json`` of an explicit-only run: per point, the cache's record of the code
+    version, git commit, library versions, wall time and result digest (a cached point keeps the
+    record of the run that computed it)."""
+    cache = Cache(args.cache or default_root())
+    version = code_version(module)
+    skip = {"experiment", "module", "point", "seed", "key", "arrays"}
+    per_point = []
+    for p, _ in sweep.results:
+        hit = cache.load(module.NAME, cache.key(module.NAME, p, args.seed, version))
+        per_point.append({"point": p, **{k: v for k, v in (hit[1] if hit else {}).items() if k not in skip}})
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    record = committed.provenance(
+        module.NAME, args.seed, [p for p, _ in sweep.results], per_point,
+        command="quanttheory " + " ".join(sys.argv[1:]), wall_seconds=wall,
+        note=f"{sweep.n_computed} points computed, {sweep.n_cached} from the cache in this invocation; "
+             f"{os.cpu_count()} cores, load average at the end {load}")
+    return committed.write_provenance(outdir / module.NAME / "provenance.json", record)
 
 
 def _mkdir(path: Path) -> Path:
@@ -159,6 +183,8 @@ def _committed(module: ModuleType, outdir: Path | None) -> Entry:
     ``figures``/``claims`` redraw it and take its ledger rows without rerunning it."""
     results = module.committed_results()
     figures = list(module.plot(results, _mkdir(outdir / module.NAME))) if outdir and results else []
+    for f in figures:
+        deterministic_npz(Path(f))
     return Entry(module.NAME, module.PAPER, summary(module), [Path(f) for f in figures],
                  list(module.claims(results)) if results else [], len(results), 0.0)
 

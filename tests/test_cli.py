@@ -155,3 +155,22 @@ def test_bench_dispatch_and_missing(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "quanttheory.bench.kernels", None)  # import fails
     assert cli.main(["bench", "kernels"]) == 2
     assert "benchmark 'kernels' is not available" in capsys.readouterr().err
+
+
+def test_explicit_only_run_writes_provenance_and_figures_redraws_it(toy, tmp_path, monkeypatch, capsys):
+    """An EXPLICIT_ONLY experiment: ``run`` computes it and writes provenance.json (per point: the
+    cache's code version and wall time); ``figures`` does not compute it but takes its rows
+    from ``committed_results``."""
+    monkeypatch.setattr(toy, "EXPLICIT_ONLY", True, raising=False)
+    assert cli.main(["run", "toy-cli", "--jobs", "1", "--quiet", "--seed", "3"]) == 0
+    prov = json.loads((tmp_path / "figures/toy-cli/provenance.json").read_text())
+    assert prov["experiment"] == "toy-cli" and prov["seed"] == 3 and len(prov["grid"]) == 3
+    assert prov["command"].startswith("quanttheory ")
+    assert [p["point"] for p in prov["per_point"]] == prov["grid"]
+    assert all(p["code_version"].startswith(__version__) and p["wall_seconds"] >= 0 for p in prov["per_point"])
+    assert "3 points computed, 0 from the cache" in prov["note"]
+
+    monkeypatch.setattr(toy, "committed_results", lambda: [({"i": 0}, {"u": 5.0})], raising=False)
+    assert cli.main(["figures", "--jobs", "1", "--quiet", "--readme", "none.md"]) == 0
+    ledger = json.loads((tmp_path / "figures/claims.json").read_text())
+    assert ledger[0]["id"] == "toy-1" and ledger[0]["measured"] == 5.0  # computed u would be < 1

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from quanttheory import committed
 from quanttheory.experiments import mnist1d_float as m
 from quanttheory.sweep import check_protocol, point_seed
 
@@ -25,7 +26,22 @@ def test_protocol_grid_and_plot(tiny_results, tmp_path):
     assert sum(p["net"] == "convbase" for p in full) >= 5  # at least 5 seeds behind the claim
     json.dumps(full)
     paths = m.plot(tiny_results, tmp_path)
-    assert {p.suffix for p in paths} == {".png", ".svg", ".npz"} and all(p.exists() for p in paths)
+    assert {p.suffix for p in paths} == {".png", ".svg", ".npz", ".json"} and all(p.exists() for p in paths)
+
+
+def test_explicit_only_results_round_trip_exactly(tiny_results, tmp_path):
+    """``figures`` redraws this experiment from results.json: the file must give back the run's
+    arrays bit for bit, and so the same ledger rows."""
+    assert m.EXPLICIT_ONLY
+    m.plot(tiny_results, tmp_path)
+    back = committed.read(tmp_path / "results.json")
+    assert [p for p, _ in back] == [p for p, _ in tiny_results]
+    for (_, a), (_, b) in zip(tiny_results, back, strict=True):
+        assert a.keys() == b.keys()
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
+            assert b[k].dtype == np.float64
+    assert [c.to_dict() for c in m.claims(back)] == [c.to_dict() for c in m.claims(tiny_results)]
 
 
 def test_seed_drives_init_and_order_and_learning_happens(tiny_results):
