@@ -178,10 +178,16 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def _committed(module: ModuleType, outdir: Path | None) -> Entry:
+def _committed(module: ModuleType, args: argparse.Namespace, outdir: Path | None) -> Entry:
     """Entry of an ``EXPLICIT_ONLY`` experiment (e.g. qat-study, ~1 h) from its committed results:
     ``figures``/``claims`` redraw it and take its ledger rows without rerunning it."""
     results = module.committed_results()
+    seed = committed.committed_seed(module.NAME)
+    if results and seed is not None and seed != args.seed:
+        # Another seed's rows would pass for this seed's: leave them out and say how to get them.
+        print(f"note: {module.NAME} is explicit-only and its committed results are for --seed {seed}; "
+              f"its rows are left out (run: quanttheory run {module.NAME} --seed {args.seed})", file=sys.stderr)
+        return Entry(module.NAME, module.PAPER, summary(module))
     figures = list(module.plot(results, _mkdir(outdir / module.NAME))) if outdir and results else []
     for f in figures:
         deterministic_npz(Path(f))
@@ -224,7 +230,7 @@ def _run_many(modules: list[ModuleType], args: argparse.Namespace, outdir: Path 
                 traceback.print_exc()
                 print(f"error: experiment {module.NAME} failed: {err!r}", file=sys.stderr)
                 entries.append(Entry(module.NAME, module.PAPER, summary(module), error=repr(err)))
-    return entries + [_committed(m, outdir) for m in explicit if hasattr(m, "committed_results")]
+    return entries + [_committed(m, args, outdir) for m in explicit if hasattr(m, "committed_results")]
 
 
 def _print_verdicts(claims: list[Claim]) -> None:

@@ -56,6 +56,15 @@ def read(path: Path) -> list[tuple[dict, dict]]:
             for p, r in rows]
 
 
+def committed_seed(name: str) -> int | None:
+    """The ``--seed`` of the committed run of ``name`` (from its provenance.json), if recorded."""
+    path = FIGURES / name / "provenance.json"
+    if not path.is_file():
+        return None
+    seed = json.loads(path.read_text()).get("seed")
+    return None if seed is None else int(seed)
+
+
 def provenance(name: str, seed: int, points: list[dict], per_point: list[dict], *, command: str,
                wall_seconds: float, note: str = "") -> dict[str, Any]:
     """The provenance record of one explicit run: what ran, where, with which code, how long."""

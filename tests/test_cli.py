@@ -174,3 +174,16 @@ def test_explicit_only_run_writes_provenance_and_figures_redraws_it(toy, tmp_pat
     assert cli.main(["figures", "--jobs", "1", "--quiet", "--readme", "none.md"]) == 0
     ledger = json.loads((tmp_path / "figures/claims.json").read_text())
     assert ledger[0]["id"] == "toy-1" and ledger[0]["measured"] == 5.0  # computed u would be < 1
+
+
+def test_committed_rows_of_another_seed_are_left_out(toy, tmp_path, monkeypatch, capsys):
+    """``claims --seed 1`` must not report an explicit-only experiment's seed-0 rows as seed 1's."""
+    from quanttheory import committed
+    monkeypatch.setattr(toy, "EXPLICIT_ONLY", True, raising=False)
+    monkeypatch.setattr(toy, "committed_results", lambda: [({"i": 0}, {"u": 5.0})], raising=False)
+    monkeypatch.setattr(committed, "committed_seed", lambda name: 0)
+    assert cli.main(["claims", "--json", "--quiet", "--seed", "1"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == [] and "committed results are for --seed 0" in captured.err
+    assert cli.main(["claims", "--json", "--quiet", "--seed", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["measured"] == 5.0

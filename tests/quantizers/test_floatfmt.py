@@ -123,20 +123,31 @@ def test_round_nearest_equals_ml_dtypes_on_float32_exact_inputs(name, x):
     assert_bits_equal(Q.fast.round_float(x, fmt), ref)
 
 
+#: ml_dtypes before 0.7 converted float64 → float32 → target (double rounding); 0.7.0 rounds
+#: float64 inputs directly (measured: 0 disagreements with us on 1e5 perturbed bf16/e5m2 midpoints).
+ML_DIRECT_FLOAT64 = tuple(int(v) for v in ml_dtypes.__version__.split(".")[:2]) >= (0, 7)
+
+
 @given(x=wide_floats)
-def test_ml_dtypes_double_rounds_float64_through_float32_and_we_do_not(x):
-    """ml_dtypes converts float64 → float32 → target; every disagreement is that double rounding."""
+def test_ml_dtypes_float64_rounding_is_ours_or_the_documented_double_rounding(x):
+    """Ours equals the exact oracle; ml_dtypes equals it too (≥ 0.7), or, before 0.7, every
+    disagreement is its double rounding through float32."""
     for name in ("bf16", "e4m3-ieee", "e5m2"):
         fmt, dtype = ML[name]
         ours, ref = Q.round_float(x, fmt), ml_round(x, dtype)
         assert_bits_equal(ours, exact_round(x, fmt))
-        assert_bits_equal(ref, ml_round(np.float32(x) if abs(x) < 3e38 else x, dtype))
+        if ML_DIRECT_FLOAT64:
+            assert_bits_equal(ref, ours)
+        else:
+            assert_bits_equal(ref, ml_round(np.float32(x) if abs(x) < 3e38 else x, dtype))
 
 
 def test_double_rounding_example():
     x = 1.0 + 2**-8 + 2**-40  # just above the bf16 midpoint between 1 and 1 + 2^-7
     assert Q.round_float(x, "bf16") == 1.0 + 2**-7
-    assert ml_round(x, ml_dtypes.bfloat16) == 1.0  # float32 first rounds it onto the midpoint
+    # ml_dtypes < 0.7 cast float64 through float32 first, which rounds x onto the midpoint (then
+    # ties-to-even gives 1.0); 0.7.0 rounds float64 directly and agrees with us (measured).
+    assert ml_round(x, ml_dtypes.bfloat16) == (1.0 + 2**-7 if ML_DIRECT_FLOAT64 else 1.0)
 
 
 @given(x=wide_floats, fmt=float_formats(saturate=True))
