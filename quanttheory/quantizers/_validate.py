@@ -261,6 +261,14 @@ def channel_param(value, x_shape, axes, name: str, **interval):
     return expand_param(check_param(value, name, **interval), x_shape, axes, name)
 
 
+def channel_param_shaped(value, x_shape, axes, name: str, **interval):
+    """``(expanded, shape)``: :func:`channel_param` and the parameter's own shape P (``()`` if scalar)."""
+    if axes is None:
+        return check_scalar(value, name, **interval), ()
+    p = check_param(value, name, **interval)
+    return expand_param(p, x_shape, axes, name), np.shape(p)
+
+
 def reduce_to_param(d, param_shape, x_shape, axes):
     """Sum the x-shaped array ``d`` over the elements each parameter value governs.
 
@@ -313,3 +321,25 @@ def vjp_partials(parts, param_shapes, x_shape, axes, cotangent):
     for name, shape in param_shapes.items():
         out[name] = reduce_to_param(ct * parts[name], shape, x_shape, axes)
     return out
+
+
+def channel_slices(x_shape, axes):
+    """Yield ``(x_index, channels)`` for every channel combination along ``axes``.
+
+    ``x_index`` selects that channel's slice of x (an int at each of ``axes``, ``:`` elsewhere),
+    ``channels`` the channel numbers (c_1, …, c_k). For code that must evaluate a per-tensor map
+    channel by channel (QN, whose matrix–vector product rounds differently with the row count).
+    """
+    for chans in np.ndindex(*(x_shape[a] for a in axes)):
+        index: list = [slice(None)] * len(x_shape)
+        for a, c in zip(axes, chans, strict=False):
+            index[a] = c
+        yield tuple(index), chans
+
+
+def param_index(channels, param_shape, x_shape, axes) -> tuple[int, ...]:
+    """Index into a parameter of shape P (``()`` for a scalar) of the given channels: c_i // r_i."""
+    if tuple(param_shape) == ():
+        return ()
+    repeats, _ = param_layout(param_shape, x_shape, axes, "parameter")
+    return tuple(c // r for c, r in zip(channels, repeats, strict=False))
