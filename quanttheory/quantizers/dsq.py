@@ -35,7 +35,7 @@ from ._validate import (
     check_cotangent,
     check_finite_result,
     check_param,
-    check_scalar,
+    check_scalar_param,
     expand_param,
     vjp_partials,
 )
@@ -44,8 +44,8 @@ BITS = range(1, 17)
 
 
 def _check(lower, upper, bits, alpha):
-    lower = check_scalar(lower, "lower")
-    upper = check_scalar(upper, "upper")
+    lower = check_scalar_param(lower, "lower")
+    upper = check_scalar_param(upper, "upper")
     if not lower < upper:
         raise ValueError(f"need lower < upper; got lower={lower!r}, upper={upper!r}")
     if not np.isfinite(upper - lower):
@@ -55,7 +55,7 @@ def _check(lower, upper, bits, alpha):
         raise ValueError(f"the step (upper - lower)/(2**bits - 1) underflows to 0; got "
                          f"lower={lower!r}, upper={upper!r}, bits={bits}")
     # α ∉ (0, 2) makes 2/α − 1 ≤ 0, so K = log(2/α − 1) is undefined.
-    alpha = check_scalar(alpha, "alpha", low=0.0, high=2.0)
+    alpha = check_scalar_param(alpha, "alpha", low=0.0, high=2.0)
     return lower, upper, bits, alpha
 
 

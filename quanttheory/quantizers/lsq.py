@@ -21,10 +21,10 @@ from . import _projection
 from ._validate import (
     as_float_array,
     channel_param,
+    channel_param_shaped,
     check_axis,
     check_bool,
     check_cotangent,
-    check_param,
     check_scalar,
     vjp_partials,
 )
@@ -118,13 +118,13 @@ def lsq_partials(x, *, step, bits, signed, axis=None, cotangent=None, grad_scale
     signed = check_bool(signed, "signed")
     qp = lsq_qp(bits, signed)
     grad_scale = check_scalar(grad_scale, "grad_scale", low=0.0)
-    step_p = check_param(step, "step", low=0.0) if axes is not None else check_scalar(step, "step", low=0.0)
-    alpha = qp * channel_param(step_p, arr.shape, axes, "step", low=0.0)
+    step, shape = channel_param_shaped(step, arr.shape, axes, "step", low=0.0)
+    alpha = qp * step
     q = _projection.project(arr, alpha, _magnitudes(bits, signed), signed)
     parts = step_partials(arr, alpha, q, qp, signed)
     if grad_scale != 1.0:
         parts["step"] = grad_scale * parts["step"]
-    return vjp_partials(parts, {"step": np.shape(step_p)}, arr.shape, axes, ct)
+    return vjp_partials(parts, {"step": shape}, arr.shape, axes, ct)
 
 
 def step_partials(x, alpha, q, qp, signed):

@@ -34,6 +34,7 @@ from ._validate import (
     check_finite_result,
     check_param,
     check_scalar,
+    check_scalar_param,
     param_index,
     param_layout,
     reduce_to_param,
@@ -71,8 +72,8 @@ def _check(x, levels, biases, alpha, beta, temperature):
     b = as_float_array(biases, "biases").astype(np.float64)
     if b.shape != s.shape:
         raise ValueError(f"need one bias per step: {s.size} steps but biases has shape {b.shape}")
-    alpha = check_scalar(alpha, "alpha", low=0.0)
-    beta = check_scalar(beta, "beta", low=0.0)
+    alpha = check_scalar_param(alpha, "alpha", low=0.0)
+    beta = check_scalar_param(beta, "beta", low=0.0)
     temperature = check_scalar(temperature, "temperature", low=0.0)
     # u[..., i] = βx − b_i in float64; the sigmoid argument is T·u (expit saturates without
     # overflow warnings), the step map looks at the sign of u itself, so a huge or tiny T
