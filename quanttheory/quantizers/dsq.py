@@ -163,6 +163,7 @@ def dsq(x, *, lower, upper, bits, alpha, soft=False, axis=None):
     arr = as_float_array(x)
     axes = check_axis(axis, arr.ndim)
     lower, upper, bits, alpha, _ = _check_channels(arr.shape, lower, upper, bits, alpha, axes)
+    shape, arr = arr.shape, _at_least_1d(arr)
     n, delta, t, i = _coords(arr, lower, upper, bits)
     if check_bool(soft, "soft"):
         q = lower + delta * _soft_g(t, i, _alpha_terms(alpha, arr.shape, axes))
@@ -176,7 +177,14 @@ def dsq(x, *, lower, upper, bits, alpha, soft=False, axis=None):
         out = q.astype(arr.dtype, copy=False)
     # float32 x with a clip range beyond float32: a level would silently become ±inf
     check_finite_result(out, f"dsq output in {arr.dtype} (the dtype of x)", lower=lower, upper=upper, bits=bits)
-    return out
+    return out.reshape(shape)
+
+
+def _at_least_1d(arr):
+    """A 0-d x as a 1-element array: numpy-scalar arithmetic is not the array loops' (a scalar
+    ``y**2`` calls libm ``pow``, which can differ in the last bit from the array's ``y*y``), and
+    ``dsq(x)[j]`` must equal ``dsq(x[j])`` bit for bit (per-channel calls rely on it)."""
+    return arr.reshape(1) if arr.ndim == 0 else arr
 
 
 def _soft_g(t, i, terms):
@@ -253,6 +261,7 @@ def dsq_partials(x, *, lower, upper, bits, alpha, axis=None, cotangent=None):
     axes = check_axis(axis, arr.ndim)
     ct = check_cotangent(cotangent, arr.shape)
     lower, upper, bits, alpha, shapes = _check_channels(arr.shape, lower, upper, bits, alpha, axes)
+    shape, arr = arr.shape, _at_least_1d(arr)
     n, delta, t, i = _coords(arr, lower, upper, bits)
     terms = _alpha_terms(alpha, arr.shape, axes)
     if np.ndim(terms[0]) == 0 and terms[0] == 1.0:
@@ -268,7 +277,8 @@ def dsq_partials(x, *, lower, upper, bits, alpha, axis=None, cotangent=None):
         "upper": np.where(inside, (g - t * gp) / n, above * 1.0),
         "alpha": np.where(inside, d_alpha, 0.0),
     }
-    return vjp_partials(parts, shapes, arr.shape, axes, ct)
+    parts = {k: v.reshape(shape) for k, v in parts.items()}
+    return vjp_partials(parts, shapes, shape, axes, ct)
 
 
 def _soft_partials(t, i, delta, terms):

@@ -326,3 +326,26 @@ def test_qn_biases_shape_and_cotangent_shape():
         CALLS["qn"](x, axis=1, biases=np.zeros((5, 2)))
     with pytest.raises(ValueError, match=r"cotangent has shape \(6,\).*x\.shape=\(4, 6\)"):
         CALLS["uniform_partials"](x, axis=1, cotangent=np.ones(6))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_rows_per_channel_equal_the_loop(dtype):
+    """Long contiguous runs (numpy's SIMD loops vs their scalar tails) and 12-bit uniform levels
+    (the numba kernel's bisection branch); channels along the last axis, groups of 3 on axis 0."""
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((9, 257)) * 2).astype(dtype)
+    alpha = rng.uniform(0.5, 3.0, 257)
+    for fwd in (Q.uniform, F.uniform, Q.apot, F.apot):
+        bits = 12 if fwd in (Q.uniform, F.uniform) else 5
+        _same_bits(fwd(x, alpha=alpha, bits=bits, signed=True, axis=-1),
+                   _loop(Q.uniform if fwd in (Q.uniform, F.uniform) else Q.apot, x, (1,), {"alpha": alpha},
+                         bits=bits, signed=True))
+    p = {"lower": rng.uniform(-3, -1, (3, 1)), "upper": rng.uniform(1, 3, (3, 257)),
+         "alpha": rng.choice([0.05, 0.3, 1.0, 1.0 - 1e-4, 1.7], (3, 257))}
+    for soft in (False, True):
+        _same_bits(Q.dsq(x, bits=3, soft=soft, axis=(0, 1), **p), _loop(Q.dsq, x, (0, 1), p, bits=3, soft=soft))
+    _same_bits(F.dsq(x, bits=3, axis=(0, 1), **p), Q.dsq(x, bits=3, axis=(0, 1), **p))
+    _check_vjp(Q.dsq_partials, x, (0, 1), (0, 1), p, None, bits=3)
+    xr = np.ascontiguousarray(x.T)  # (257, 9): per-row α over 257 rows of 9
+    _check_vjp(Q.dsq_partials, xr, 0, (0,), {"lower": -2.0, "upper": 2.5, "alpha": rng.uniform(0.01, 1.99, 257)},
+               None, bits=4)
