@@ -37,6 +37,7 @@ from ._validate import (
     check_param,
     check_scalar_param,
     expand_param,
+    param_layout,
     vjp_partials,
 )
 
@@ -80,6 +81,7 @@ def _check_channels(shape, lower, upper, bits, alpha, axes):
                          f"got min(upper - lower)={float(np.min(ub - lb))!r}, bits={bits}")
     alpha = check_param(alpha, "alpha", low=0.0, high=2.0)
     shapes["alpha"] = np.shape(alpha)
+    param_layout(shapes["alpha"], shape, axes, "alpha")  # the hard map ignores α: check its shape here
     return lo, hi, bits, alpha, shapes
 
 

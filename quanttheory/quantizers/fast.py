@@ -49,7 +49,7 @@ from .apot import _weight_magnitudes, apot_levels
 from .dsq import _check as _dsq_check
 from .dsq import _check_channels as _dsq_check_channels
 from .floatfmt import _check_range, as_format
-from .lsq import lsq_qp
+from .lsq import clip_of, lsq_qp
 from .uniform import _magnitudes as _uniform_magnitudes
 
 __all__ = ["round_nearest", "stochastic_round", "uniform", "lsq", "apot", "dsq", "round_float",
@@ -94,9 +94,9 @@ def _project(x, value, axis, levels_of, signed, name="alpha", scale=1):
     axes = check_axis(axis, arr.ndim)
     if axes is None:
         alpha = check_scalar_param(value, name, low=0.0)
-        return K.run_flat(K.project_flat, arr, scale * alpha, levels_of(), bool(signed))
+        return K.run_flat(K.project_flat, arr, clip_of(alpha, scale), levels_of(), bool(signed))
     values, layout = _flat_param(check_param(value, name, low=0.0), arr.shape, axes, name)
-    return K.run_flat(K.project_flat_channels, arr, scale * values, layout, levels_of(), bool(signed))
+    return K.run_flat(K.project_flat_channels, arr, clip_of(values, scale), layout, levels_of(), bool(signed))
 
 
 def uniform(x, *, alpha, bits, signed, axis=None):
