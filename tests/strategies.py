@@ -31,6 +31,7 @@ moderate_floats = st.floats(min_value=-50, max_value=50, allow_nan=False, allow_
 deltas = st.sampled_from([2.0**-k for k in range(0, 8)]) | st.floats(1e-3, 10.0)
 alphas_clip = st.floats(0.05, 20.0)  # clipping scales α of uniform/APoT
 dsq_alphas = st.floats(0.01, 1.99).filter(lambda a: abs(a - 1.0) > 1e-3)
+lsq_steps = st.sampled_from([2.0**-k for k in range(0, 6)]) | st.floats(1e-3, 5.0)  # LSQ step s
 
 
 @st.composite
@@ -117,3 +118,45 @@ def float_formats(draw, saturate=None):
     man = draw(st.integers(1 if specials == "fn" else 0, 23))
     sat = draw(st.booleans()) if saturate is None else saturate
     return FloatFormat(draw(st.integers(2, 8)), man, specials, sat)
+
+
+# --------------------------------------------------------------------------- per-channel parameters (issue 13)
+
+
+def _divisors(c: int) -> list[int]:
+    return [d for d in range(1, c + 1) if c % d == 0]
+
+
+@st.composite
+def channel_layouts(draw, max_dims: int = 3, max_side: int = 5):
+    """``(x_shape, axis, axes)``: a small shape, an axis spec as a user writes it (int, negative
+    int or tuple, up to two axes) and its normalised, increasing tuple."""
+    ndim = draw(st.integers(1, max_dims))
+    shape = tuple(draw(st.integers(1, max_side)) for _ in range(ndim))
+    axes = tuple(sorted(draw(st.sets(st.integers(0, ndim - 1), min_size=1, max_size=min(2, ndim)))))
+    spelled = tuple(a - ndim if draw(st.booleans()) else a for a in axes)  # negative axes too
+    axis = spelled[0] if len(spelled) == 1 and draw(st.booleans()) else spelled
+    return shape, axis, axes
+
+
+@st.composite
+def channel_params(draw, x_shape, axes, elements, *, trailing=()):
+    """A scalar (shared) or an array of shape P + trailing, p_i a divisor of x_shape[axes[i]]
+    (per-channel when p_i = C_i, per-group otherwise)."""
+    if not trailing and draw(st.integers(0, 4)) == 0:
+        return draw(elements)
+    pshape = tuple(draw(st.sampled_from(_divisors(x_shape[a]))) for a in axes)
+    return draw(hnp.arrays(np.float64, pshape + tuple(trailing), elements=elements))
+
+
+@st.composite
+def channel_inputs(draw, x_shape, low: float = -8.0, high: float = 8.0):
+    """x of the given shape, float32 or float64, finite values in [low, high]."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    width = 32 if dtype == np.float32 else 64
+    return draw(hnp.arrays(dtype, x_shape, elements=st.floats(low, high, width=width)))
+
+
+# DSQ's α: anywhere in (0, 2), plus α = 1 (the identity limit) and the Taylor branch |1 − α| < 1e-3
+dsq_channel_alphas = st.sampled_from([1.0, 1.0 - 2e-4, 1.0 + 5e-4]) | st.floats(0.01, 1.99)
+qn_level_sets = st.sampled_from([(-1.0, 1.0), (-1.0, 0.0, 1.0), (-2.0, -1.0, 0.0, 1.0, 2.0), (0.0, 1.0, 2.0, 3.0)])
