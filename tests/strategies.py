@@ -31,6 +31,7 @@ moderate_floats = st.floats(min_value=-50, max_value=50, allow_nan=False, allow_
 deltas = st.sampled_from([2.0**-k for k in range(0, 8)]) | st.floats(1e-3, 10.0)
 alphas_clip = st.floats(0.05, 20.0)  # clipping scales α of uniform/APoT
 dsq_alphas = st.floats(0.01, 1.99).filter(lambda a: abs(a - 1.0) > 1e-3)
+lsq_steps = st.sampled_from([2.0**-k for k in range(0, 6)]) | st.floats(1e-3, 5.0)  # LSQ step s
 
 
 @st.composite

@@ -39,6 +39,7 @@ from quanttheory import quantizers as Q
 from quanttheory.quantizers import _projection
 from quanttheory.quantizers import fast as F
 from quanttheory.quantizers._kmeans import kmeans_1d
+from quanttheory.quantizers.lsq import step_partials
 
 KINDS = ("float", "uniform", "lsq", "dsq", "dsq_ste", "dsq_stat", "apot", "uniform_rcf", "qn")
 MODES = ("train", "eval", "soft")
@@ -78,7 +79,7 @@ def qn_levels(bits, signed):
 
 
 def qmax(bits, signed):
-    """Largest integer level Q_p of the uniform grid (LSQ's notation)."""
+    """Largest integer level Q_p of the uniform grid (LSQ's notation; :func:`quanttheory.quantizers.lsq`)."""
     return 2 ** (bits - 1) - 1 if signed else 2**bits - 1
 
 
@@ -204,7 +205,7 @@ def quantize(kind, bits, x, p, *, signed, mode="train", temperature=1.0):
     if kind == "uniform":
         return F.uniform(x, alpha=p["alpha"], bits=bits, signed=signed)
     if kind == "lsq":
-        return F.uniform(x, alpha=qmax(bits, signed) * p["step"], bits=bits, signed=signed)
+        return F.lsq(x, step=p["step"], bits=bits, signed=signed)
     if kind.startswith("dsq"):
         if mode == "soft" and kind != "dsq_ste":
             return Q.dsq(x, lower=p["lower"], upper=p["upper"], bits=bits,
@@ -260,8 +261,7 @@ def _partials(kind, bits, x, p, signed, temperature, qn_grad, q):
         return {"x": _projection.partials(x, p["alpha"], q, signed)["x"]}
     if kind == "lsq":
         qp = qmax(bits, signed)
-        parts = _projection.partials(x, qp * p["step"], q, signed)
-        return {"x": parts["x"], "step": qp * parts["alpha"]}
+        return step_partials(x, qp * p["step"], q, qp, signed)
     if kind in ("dsq", "dsq_stat"):
         parts = Q.dsq_partials(x, lower=p["lower"], upper=p["upper"], bits=bits,
                                alpha=p.get("alpha", DSQ_ALPHA_FIXED))

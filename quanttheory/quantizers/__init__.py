@@ -13,6 +13,8 @@ stochastic_round       Q_s, unbiased                                   Li et al.
 binarize               sign, 0 → +1                                    BinaryConnect Eq. 1
 stochastic_binarize    hard-sigmoid binarisation                       BinaryConnect Eq. 2–3
 uniform(_partials)     clipped uniform, STE                            APoT Eq. 2
+lsq(_partials)         uniform grid, learned step s                    LSQ Eqs. 1, 3
+lsq_grad_scale         step-gradient scale 1/√(N·Q_P)                  LSQ §2.2
 dsq(_partials)         DSQ hard/soft map                               DSQ Eqs. 3–6
 apot(_partials)        APoT RCF                                        APoT Eq. 5, §2.2
 apot_levels(_eq5)      APoT level sets                                 APoT Eq. 5 / code
@@ -33,13 +35,15 @@ from .binary import binarize, stochastic_binarize
 from .clipping import optimal_alpha, project_levels
 from .dsq import dsq, dsq_partials
 from .floatfmt import FloatFormat, round_float, stochastic_round_float
+from .lsq import lsq, lsq_grad_scale, lsq_partials
 from .qn import qn, qn_init, qn_partials, qn_steps, qn_temperature
 from .rounding import round_nearest, stochastic_round
 from .uniform import uniform, uniform_levels, uniform_partials
 
 __all__ = [
     "apot", "apot_levels", "apot_levels_eq5", "apot_normalize", "apot_partials",
-    "binarize", "stochastic_binarize", "dsq", "dsq_partials", "fast", "optimal_alpha", "project_levels",
+    "binarize", "stochastic_binarize", "dsq", "dsq_partials", "fast", "lsq", "lsq_grad_scale", "lsq_partials",
+    "optimal_alpha", "project_levels",
     "qn", "qn_init", "qn_partials", "qn_steps", "qn_temperature",
     "round_nearest", "stochastic_round", "uniform", "uniform_levels", "uniform_partials",
     "FloatFormat", "round_float", "stochastic_round_float",

@@ -118,3 +118,198 @@ def check_rng(rng) -> np.random.Generator:
             f"rng must be a numpy.random.Generator (e.g. np.random.default_rng(0)); got {rng!r}"
         )
     return rng
+
+
+# --------------------------------------------------------------------------- per-channel parameters
+# Pure shape arithmetic (tuples of ints in, tuples out), so the JAX and torch adapters share it.
+# A parameter governs the channels along ``axes``: scalar (shared), or shape P = (p_1, …, p_k)
+# with p_i dividing C_i = x.shape[axes[i]]; channel c of axis i uses index c // (C_i // p_i).
+
+
+def check_axis(axis, ndim: int) -> tuple[int, ...] | None:
+    """Normalise ``axis`` (None, an int or a tuple of ints; negative allowed) for an x of ``ndim`` dims.
+
+    Returns ``None`` for ``axis=None`` (per-tensor parameters), else the non-negative axes in
+    the order given. They must be distinct and increasing after normalisation, because a
+    per-channel parameter's dims follow x's dim order (``axis=(0, -1)`` is fine, ``(-1, 0)`` is
+    not).
+
+    Raises
+    ------
+    TypeError
+        If an entry is not an integer (bools are refused).
+    ValueError
+        If an entry is out of range for ``ndim`` (the message names both), repeated, out of
+        order, or the tuple is empty.
+    """
+    if axis is None:
+        return None
+    ndim = int(ndim)
+    entries = (axis,) if isinstance(axis, numbers.Integral) else axis
+    if isinstance(axis, bool | np.bool_) or not isinstance(entries, tuple | list):
+        raise TypeError(f"axis must be None, an int or a tuple of ints; got {axis!r}")
+    if not entries:
+        raise ValueError("axis=() names no axis; use axis=None for per-tensor parameters")
+    out = []
+    for a in entries:
+        if isinstance(a, bool | np.bool_) or not isinstance(a, numbers.Integral):
+            raise TypeError(f"axis entries must be ints; got {a!r} in axis={axis!r}")
+        if not -ndim <= int(a) < ndim:
+            raise ValueError(f"axis={axis!r}: {int(a)} is out of range for x.ndim={ndim}; "
+                             f"valid: {-ndim} .. {ndim - 1}")
+        out.append(int(a) % ndim)
+    if any(b <= a for a, b in zip(out, out[1:], strict=False)):
+        raise ValueError(f"axis={axis!r} normalises to {tuple(out)}; the axes must be distinct and "
+                         "increasing (a parameter's dims follow the order of x's dims)")
+    return tuple(out)
+
+
+def _divisors(c: int) -> list[int]:
+    return [c] if c == 0 else [d for d in range(1, c + 1) if c % d == 0]
+
+
+def param_layout(param_shape, x_shape, axes, name: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Repeats and broadcast shape of a per-channel parameter (pure shape arithmetic).
+
+    Parameters
+    ----------
+    param_shape : tuple of int
+        ``()`` (one shared value) or P = (p_1, …, p_k), one entry per axis.
+    x_shape : tuple of int
+    axes : tuple of int or None
+        From :func:`check_axis`.
+    name : str
+        The parameter's name, for the error message.
+
+    Returns
+    -------
+    repeats : tuple of int
+        r_i = C_i // p_i (``()`` for a scalar). Expand with ``repeat(p, r_i, axis=i)`` per dim...
+    bshape : tuple of int
+        ...then reshape to ``bshape`` (p_i·r_i = C_i at ``axes[i]``, 1 elsewhere; ``()`` for a
+        scalar) to broadcast against x.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``, its shape, x.shape, the axes and the valid shapes.
+    """
+    param_shape, x_shape = tuple(int(p) for p in param_shape), tuple(int(c) for c in x_shape)
+    if param_shape == ():
+        return (), ()
+    if axes is None:
+        raise ValueError(f"{name} has shape {param_shape} but axis=None (per-tensor: {name} must be a "
+                         "scalar); pass axis= to give one value per channel or group")
+    chans = tuple(x_shape[a] for a in axes)
+    ok = len(param_shape) == len(axes) and all(
+        p == c or (p >= 1 and c % p == 0) for p, c in zip(param_shape, chans, strict=False))
+    if not ok:
+        valid = " x ".join(f"{{{', '.join(map(str, _divisors(c)))}}}" for c in chans)
+        raise ValueError(f"{name} has shape {param_shape}, which does not fit x.shape={x_shape} with "
+                         f"axis={axes}: valid shapes are () or one entry per axis dividing the channel "
+                         f"count {chans}, i.e. {valid}")
+    repeats = tuple(1 if p == c else c // p for p, c in zip(param_shape, chans, strict=False))
+    bshape = [1] * len(x_shape)
+    for a, c in zip(axes, chans, strict=False):
+        bshape[a] = c
+    return repeats, tuple(bshape)
+
+
+def check_param(value, name: str, *, low=None, high=None, low_open=True, high_open=True):
+    """A scalar (returned as float, via :func:`check_scalar`) or a float64 array of parameters,
+    every element real, finite and in the interval; the error names the first bad element."""
+    arr = as_array(value, name)
+    if arr.ndim == 0:
+        return check_scalar(value if not isinstance(value, np.ndarray) else arr[()], name, low=low,
+                            high=high, low_open=low_open, high_open=high_open)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must be a real number or an array of real numbers; got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(arr)
+        if low is not None:
+            good &= arr > low if low_open else arr >= low
+        if high is not None:
+            good &= arr < high if high_open else arr <= high
+    if not np.all(good):
+        idx = tuple(int(i) for i in np.argwhere(~good)[0])
+        check_scalar(arr[idx], f"{name}[{', '.join(map(str, idx))}]", low=low, high=high,
+                     low_open=low_open, high_open=high_open)  # raises, naming the element
+    return arr
+
+
+def expand_param(p, x_shape, axes, name: str):
+    """Broadcast a validated parameter (float or array of shape P) against x: float stays float."""
+    if not isinstance(p, np.ndarray):
+        return p
+    repeats, bshape = param_layout(p.shape, x_shape, axes, name)
+    for i, r in enumerate(repeats):
+        if r != 1:
+            p = np.repeat(p, r, axis=i)
+    return p.reshape(bshape)
+
+
+def channel_param(value, x_shape, axes, name: str, **interval):
+    """Validate a (per-channel) parameter and expand it to broadcast against x.
+
+    ``axes=None`` demands a scalar (as before per-channel support) and returns a float; otherwise
+    a scalar stays a float and an array of shape P is returned expanded to the broadcast shape of
+    :func:`param_layout`. ``interval`` is passed to :func:`check_param` (low, high, …).
+    """
+    if axes is None:
+        return check_scalar(value, name, **interval)
+    return expand_param(check_param(value, name, **interval), x_shape, axes, name)
+
+
+def reduce_to_param(d, param_shape, x_shape, axes):
+    """Sum the x-shaped array ``d`` over the elements each parameter value governs.
+
+    Returns a float64 array of ``param_shape`` (a 0-d array for a shared scalar): entry j sums d
+    over every x element whose channel (along each of ``axes``) maps to j. The VJP of
+    :func:`expand_param`.
+    """
+    d = np.asarray(d, dtype=np.float64)
+    param_shape = tuple(int(p) for p in param_shape)
+    if param_shape == ():
+        return np.asarray(np.sum(d))
+    repeats, _ = param_layout(param_shape, x_shape, axes, "parameter")
+    # split each governed axis C_i into (p_i, r_i) and sum every other dim
+    split, keep = [], []
+    for dim, c in enumerate(d.shape):
+        if dim in axes:
+            i = axes.index(dim)
+            keep.append(len(split))
+            split += [param_shape[i], repeats[i]]
+        else:
+            split.append(c)
+    summed = tuple(k for k in range(len(split)) if k not in keep)
+    return np.sum(d.reshape(split), axis=summed).reshape(param_shape)
+
+
+def check_cotangent(cotangent, x_shape):
+    """The cotangent of a VJP: a finite float array of x's shape (float64), or None."""
+    if cotangent is None:
+        return None
+    ct = as_float_array(cotangent, "cotangent").astype(np.float64)
+    if ct.shape != tuple(x_shape):
+        raise ValueError(f"cotangent has shape {ct.shape}; it must have x.shape={tuple(x_shape)}")
+    return ct
+
+
+def vjp_partials(parts, param_shapes, x_shape, axes, cotangent):
+    """Turn elementwise partials into the contract's per-parameter VJP.
+
+    ``parts`` maps "x" and every parameter name to an array broadcastable to x.shape (the
+    elementwise ∂q/∂·). With ``axes is None and cotangent is None`` the dict comes back
+    broadcast to x.shape (the per-tensor behaviour). Otherwise "x" becomes cotangent·∂q/∂x and
+    each parameter the sum, over the elements it governs, of cotangent·∂q/∂param, in the
+    parameter's own shape ``param_shapes[name]`` (``()`` for a shared scalar; cotangent
+    defaults to ones).
+    """
+    if axes is None and cotangent is None:
+        return {k: np.broadcast_to(v, x_shape).astype(np.float64) for k, v in parts.items()}
+    ct = np.ones(x_shape) if cotangent is None else cotangent
+    out = {"x": ct * parts["x"]}
+    for name, shape in param_shapes.items():
+        out[name] = reduce_to_param(ct * parts[name], shape, x_shape, axes)
+    return out

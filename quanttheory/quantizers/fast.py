@@ -32,9 +32,11 @@ from ._validate import as_float_array, check_grid, check_rng, check_scalar
 from .apot import _weight_magnitudes, apot_levels
 from .dsq import _check as _dsq_check
 from .floatfmt import _check_range, as_format
+from .lsq import lsq_qp
 from .uniform import _magnitudes as _uniform_magnitudes
 
-__all__ = ["round_nearest", "stochastic_round", "uniform", "apot", "dsq", "round_float", "stochastic_round_float"]
+__all__ = ["round_nearest", "stochastic_round", "uniform", "lsq", "apot", "dsq", "round_float",
+           "stochastic_round_float"]
 
 
 def round_nearest(x, delta):
@@ -57,6 +59,14 @@ def uniform(x, *, alpha, bits, signed):
     alpha = check_scalar(alpha, "alpha", low=0.0)
     levels = _uniform_magnitudes(bits, signed)
     return K.run_flat(K.project_flat, arr, alpha, levels, bool(signed))
+
+
+def lsq(x, *, step, bits, signed):
+    """numba twin of :func:`quanttheory.quantizers.lsq` (the uniform kernel at α = Q_P·s)."""
+    arr = as_float_array(x)
+    step = check_scalar(step, "step", low=0.0)
+    levels = _uniform_magnitudes(bits, signed)
+    return K.run_flat(K.project_flat, arr, lsq_qp(bits, signed) * step, levels, bool(signed))
 
 
 def apot(x, *, alpha, bits, signed):
