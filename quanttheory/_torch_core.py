@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 
 from .quantizers import _validate as V
 
@@ -107,6 +108,7 @@ class Quantizer(torch.autograd.Function):
         return out
 
     @staticmethod
+    @once_differentiable  # the partials are not themselves differentiated (no double backward)
     def backward(ctx, ct):
         rule = ctx.rule
         x, out, *params = ctx.saved_tensors

@@ -127,7 +127,7 @@ qn_level_sets = st.sampled_from([(-1.0, 1.0), (-1.0, 0.0, 1.0), (-2.0, -1.0, 0.0
 
 
 @st.composite
-def channel_layouts(draw, max_dims: int = 3):
+def torch_channel_layouts(draw, max_dims: int = 3):
     """(x_shape, axis, P): an x shape with 1–3 dims of 1–6, one or two increasing axes (negative
     spellings included), and a parameter shape P whose entries divide the channel counts
     (per channel when p_i = C_i, per group otherwise)."""
