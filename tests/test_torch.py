@@ -185,6 +185,32 @@ def test_dsq_forward_bit_exact_backward_within_tolerance(dtype, x, lu, bits, alp
         assert_sum_close(dp[k], c64 * p[k], np.where(inside, np.abs(c64) * tol[k], 0.0))
 
 
+@given(bits=st.integers(1, 6), k=st.integers(-3, 3), lower=st.integers(-8, 8), dtype=st.sampled_from(DTYPES))
+def test_dsq_ties_go_up_as_the_reference(bits, k, lower, dtype):
+    """Exact midpoints l + (j + ½)Δ (dyadic l and Δ = 2^k): q = l + (j + 1)Δ, as the reference."""
+    n, delta = 2**bits - 1, 2.0**k
+    lo, up = lower / 4, lower / 4 + n * delta
+    x = (lo + (np.arange(n) + 0.5) * delta).astype(dtype)
+    q = qt.dsq(T(x), lower=lo, upper=up, bits=bits, alpha=0.2).numpy()
+    assert np.array_equal(q, Q.dsq(x, lower=lo, upper=up, bits=bits, alpha=0.2))
+    assert np.array_equal(q, (lo + (np.arange(n) + 1.0) * delta).astype(dtype))
+
+
+@pytest.mark.parametrize("name,bits,signed", [("apot", 3, True), ("apot", 2, False), ("uniform", 2, True),
+                                              ("uniform", 1, False)])
+@given(k=st.integers(-4, 4))
+def test_rcf_ties_go_to_the_larger_magnitude(name, bits, signed, k):
+    """x/α exactly at a midpoint of two (dyadic) levels, α = 2^k: the larger magnitude, as the reference."""
+    levels = (Q.apot_levels if name == "apot" else Q.uniform_levels)(bits, signed=signed)
+    mids = (levels[1:] + levels[:-1]) / 2
+    alpha = 2.0**k
+    x = mids * alpha
+    q = getattr(qt, name)(T(x), alpha=alpha, bits=bits, signed=signed).numpy()
+    assert np.array_equal(q, getattr(Q, name)(x, alpha=alpha, bits=bits, signed=signed))
+    upper_level = np.where(np.abs(levels[1:]) >= np.abs(levels[:-1]), levels[1:], levels[:-1])
+    assert np.array_equal(q, alpha * upper_level)
+
+
 def test_dsq_soft_backward_is_the_soft_maps_derivative():
     """Backward vs central differences of the reference soft map (away from interval edges)."""
     x = np.linspace(-1.3, 1.7, 41) + 0.013
@@ -371,7 +397,34 @@ def test_lsq_per_channel_matches_numpy_per_channel(layout, seed):
     assert np.array_equal(q, np_lsq(x, step=step, bits=4, signed=True, axis=axis))
     p = np_lsq_partials(x, step=step, bits=4, signed=True, axis=axis, cotangent=ct)
     assert np.array_equal(dx, p["x"])
-    assert np.all(np.abs(dp["step"] - p["step"]) <= 2 * gamma(x.size + 1) * x.size * np.max(np.abs(ct)) * 2**4)
+    # each term is |ct·Q_P·∂α| ≤ |ct|·Q_P (|∂α| ≤ 1), Q_P = 7 at 4 signed bits
+    assert np.all(np.abs(dp["step"] - p["step"]) <= 2 * gamma(x.size + 1) * np.sum(np.abs(ct)) * 7)
+
+
+def test_shared_and_per_channel_parameters_mix():
+    """With ``axis`` a parameter may stay a scalar (shared): the same forward as the parameter
+    repeated per channel, and its gradient the sum of the repeated one's; float32 parameters
+    get float32 gradients."""
+    rng = np.random.default_rng(5)
+    x, ct = rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
+    upper, alpha = rng.uniform(0.5, 2, size=6), rng.uniform(0.1, 0.5, size=3)  # per channel, per group
+    shared = run(qt.dsq, x, {"lower": -1.0, "upper": upper, "alpha": alpha}, ct, bits=2, axis=1)
+    full = run(qt.dsq, x, {"lower": np.full(6, -1.0), "upper": upper, "alpha": np.repeat(alpha, 2)}, ct,
+               bits=2, axis=1)
+    assert np.array_equal(shared[0], full[0]) and np.array_equal(shared[1], full[1])
+    assert shared[2]["lower"].shape == () and np.array_equal(shared[2]["upper"], full[2]["upper"])
+    assert_sum_close(shared[2]["lower"], full[2]["lower"])
+    for j in range(3):  # a group's α-gradient: the sum over its two channels' elements
+        terms, elem = [], []
+        for c in (2 * j, 2 * j + 1):
+            p = Q.dsq_partials(x[:, c], lower=-1.0, upper=upper[c], bits=2, alpha=alpha[j])
+            sc, K = _dsq_scales(x[:, c], -1.0, upper[c], 2, alpha[j])
+            terms.append(ct[:, c] * p["alpha"])
+            elem.append(np.abs(ct[:, c]) * (16 + 4 * K) * U * sc["alpha"])
+        assert_sum_close(shared[2]["alpha"][j], np.concatenate(terms), np.concatenate(elem))
+    a32 = torch.tensor([0.5, 1.0], dtype=torch.float32, requires_grad=True)
+    qt.uniform(T(x), alpha=a32, bits=3, signed=True, axis=0).sum().backward()
+    assert a32.grad.dtype == torch.float32 and a32.grad.shape == (2,)
 
 
 # --------------------------------------------------------------------------- rounding
