@@ -159,4 +159,22 @@ def channel_inputs(draw, x_shape, low: float = -8.0, high: float = 8.0):
 
 # DSQ's α: anywhere in (0, 2), plus α = 1 (the identity limit) and the Taylor branch |1 − α| < 1e-3
 dsq_channel_alphas = st.sampled_from([1.0, 1.0 - 2e-4, 1.0 + 5e-4]) | st.floats(0.01, 1.99)
-qn_level_sets = st.sampled_from([(-1.0, 1.0), (-1.0, 0.0, 1.0), (-2.0, -1.0, 0.0, 1.0, 2.0), (0.0, 1.0, 2.0, 3.0)])
+# QN level sets (numpy per-channel tests and the torch adapter's tests)
+qn_level_sets = st.sampled_from([(-1.0, 1.0), (-1.0, 0.0, 1.0), (-2.0, -1.0, 0.0, 1.0, 2.0),
+                                 (-4.0, -2.0, -1.0, 0.0, 1.0, 2.0, 4.0), (0.0, 1.0), (0.0, 1.0, 2.0, 3.0)])
+
+
+# --------------------------------------------------------------------------- torch adapter (tests/test_torch.py)
+
+@st.composite
+def torch_channel_layouts(draw, max_dims: int = 3):
+    """(x_shape, axis, P): an x shape with 1–3 dims of 1–6, one or two increasing axes (negative
+    spellings included), and a parameter shape P whose entries divide the channel counts
+    (per channel when p_i = C_i, per group otherwise)."""
+    shape = draw(st.lists(st.integers(1, 6), min_size=1, max_size=max_dims).map(tuple))
+    ndim = len(shape)
+    axes = sorted(draw(st.sets(st.integers(0, ndim - 1), min_size=1, max_size=min(2, ndim))))
+    P = tuple(draw(st.sampled_from([d for d in range(1, shape[a] + 1) if shape[a] % d == 0])) for a in axes)
+    spelled = [a - ndim if draw(st.booleans()) else a for a in axes]
+    axis = spelled[0] if len(spelled) == 1 and draw(st.booleans()) else tuple(spelled)
+    return shape, axis, P
