@@ -29,6 +29,16 @@ CALIBRATION = 512
 BATCH = 256
 #: Validation/test rows used for the per-epoch soft/step record of QN (the full sets score the end).
 HISTORY_ROWS = 2000
+#: Peak QAT learning rate per recipe: the validation-split pick of ``quanttheory run qat-tune``
+#: (committed table: figures/qat-tune/qat_tune.md; 2 MNIST-1D replicates of 10k rows at 2 bits,
+#: rates 0.0003 … 0.3 in half-decades; a test checks these values against the committed pick).
+#: QN W/A's pick is the lowest rate of the grid: its validation error falls monotonically as the
+#: rate goes to 0 (57.6 % at 0.0003, 89.9 % from 0.01 up) — it does not train at any rate here.
+#: The same rates serve MNIST-5k (not tuned there) and the reduced stages (cross-method,
+#: dsq-training, qn-training). Kept here, not in qat_study.py, because every experiments/_*.py
+#: enters every experiment's cache key, so a change of rate recomputes all of them.
+TUNED_LR = {"float": 0.1, "uniform": 0.1, "lsq": 0.1, "dsq": 0.1, "dsq-mq": 0.03, "dsq-ste": 0.1, "apot": 0.03,
+            "uniform-rcf": 0.03, "qn": 0.0003, "qn-w": 0.001, "qn-w-exact": 0.01, "uniform-w": 0.1}
 
 
 def single_thread():

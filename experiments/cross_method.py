@@ -3,7 +3,8 @@
 The reduced, `make figures`-sized version of ``qat-study``: each replicate draws MNIST-1D, keeps
 5,000 training rows, trains one float MLP (first and last layers stay float in QAT) and fine-tunes
 it with each paper's recipe (:mod:`quanttheory.nn.recipes`) under one budget (SGD with momentum,
-cosine decay, the same minibatch order). Within a replicate the methods are paired. The ledger
+cosine decay, the same minibatch order, the
+study's validation-picked rate per recipe). Within a replicate the methods are paired. The ledger
 rows of these papers come from the full study (``qat-study``); this figure shows the same
 comparison at a fraction of the cost, so its intervals are wider.
 
@@ -28,7 +29,6 @@ CLAIMS: tuple[str, ...] = ()
 
 RECIPES = ("uniform", "lsq", "dsq", "dsq-ste", "apot", "uniform-rcf", "qn-w", "uniform-w")
 BITS = dict.fromkeys(RECIPES, (2, 4))
-LR = 0.01
 SIZE = {"dataset": "mnist1d", "n_train": 5000, "float_epochs": 10, "qat_epochs": 3}
 
 PUBLISHED = {
@@ -51,10 +51,10 @@ def compute(point: dict, rng: np.random.Generator) -> dict:
     """Float checkpoint, float reference and every recipe × bits of one replicate (all from ``rng``)."""
     with S.single_thread():
         stage = S.checkpoint(point, rng)
-        out = S.run_recipe(stage, "float", S.FLOAT_BITS, LR, point["qat_epochs"])
+        out = S.run_recipe(stage, "float", S.FLOAT_BITS, S.TUNED_LR["float"], point["qat_epochs"])
         for k in RECIPES:
             for b in BITS[k]:
-                out |= S.run_recipe(stage, k, b, LR, point["qat_epochs"])
+                out |= S.run_recipe(stage, k, b, S.TUNED_LR[k], point["qat_epochs"])
     return out
 
 

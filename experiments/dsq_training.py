@@ -25,7 +25,7 @@ PAPER = "DSQ (Gong et al. 2019), α-evolution figure (§4)"
 CLAIMS: tuple[str, ...] = ()
 
 BITS = 2
-LR = 0.01
+LR = S.TUNED_LR["dsq"]  # qat-tune's validation pick
 SIZE = {"dataset": "mnist1d", "n_train": 5000, "float_epochs": 10, "qat_epochs": 6}
 
 

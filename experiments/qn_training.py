@@ -27,7 +27,7 @@ PAPER = "Quantization Networks (Yang et al. 2019), §3.2 temperature schedule"
 CLAIMS: tuple[str, ...] = ()
 
 BITS = 2
-LR = 0.01
+LR = S.TUNED_LR["qn-w"]  # qat-tune's validation pick (at c = the recipe's rate)
 RATES = (10.0, 40.0, 160.0)
 SIZE = {"dataset": "mnist1d", "n_train": 5000, "float_epochs": 10, "qat_epochs": 5}
 
@@ -49,7 +49,8 @@ def compute(point: dict, rng: np.random.Generator) -> dict:
             rec = dataclasses.replace(recipes.get("qn-w"), qn_rate=c)
             res = S.run_recipe(stage, "qn-w", BITS, LR, epochs, history=True, recipe=rec, val_curve=True)
             out |= {k.replace("qn-w@", f"c{c:g}@"): v for k, v in res.items()}
-        out |= S.run_recipe(stage, "float", S.FLOAT_BITS, LR, epochs, history=True, val_curve=True)
+        out |= S.run_recipe(stage, "float", S.FLOAT_BITS, S.TUNED_LR["float"], epochs, history=True,
+                            val_curve=True)
     return out
 
 

@@ -150,3 +150,15 @@ def test_quick_grid_never_contradicts_the_committed_full_run(seed):
     fv, qv = _verdicts(full), _verdicts(quick)
     clash = {k: (fv[k], qv[k]) for k in fv if (fv[k], qv[k]) in OPPOSITE}
     assert not clash, clash
+
+
+def test_tuned_rates_are_the_committed_validation_pick():
+    """The study's rates must be what ``qat-tune`` picked on the validation split (its committed
+    table), for every recipe the study runs; a new tuning run that changes the pick fails here."""
+    from quanttheory import committed
+    from quanttheory.experiments import _qat_stage
+    results = committed.read(committed.FIGURES / qat_tune.NAME / "qat_tune.json")
+    assert results, "figures/qat-tune/qat_tune.json is missing"
+    assert qat_tune.pick(results) == _qat_stage.TUNED_LR
+    assert set(qat_study.RECIPES) | {"float"} == set(_qat_stage.TUNED_LR)
+    assert qat_study.TUNED_LR is _qat_stage.TUNED_LR
