@@ -140,7 +140,7 @@ def jax_inputs(elements=normal_floats | dyadic_floats):
 @st.composite
 def channel_layouts(draw):
     """(x shape, axes, parameter shape P): per-channel (p = C) or per-group (p | C, p < C) layouts."""
-    shape = draw(st.sampled_from([(6, 4), (2, 6, 4)]))
-    axes = draw(st.sampled_from([(0,), (len(shape) - 1,), (0, len(shape) - 1)]))
+    shape = (6, 4)  # one shape: each layout costs the JAX tests a compilation
+    axes = draw(st.sampled_from([(0,), (1,), (0, 1)]))
     pshape = tuple(draw(st.sampled_from([d for d in range(1, shape[a] + 1) if shape[a] % d == 0])) for a in axes)
     return shape, axes, pshape

@@ -21,6 +21,15 @@ float64 like the reference (float32 inputs too, cast back at the end), and the f
 agree with it bit for bit; without x64, JAX has no float64 and the maps run in float32 (the
 agreement measured for that case is stated in tests/test_jax.py).
 
+Subnormal numbers. XLA:CPU flushes subnormal inputs and results to zero (FTZ/DAZ), numpy does
+not: inputs, parameters or intermediate quotients (x/α, x/Δ) below 2.2e-308 in magnitude
+(1.2e-38 for float32) may give a different zero sign, level or partial than the reference. The
+bit-exactness claims above and in the tests are for normal numbers.
+
+Compilation. Each function is a ``jax.jit`` cached on its static arguments and shapes (the
+bit-width of DSQ, uniform, APoT and LSQ is a run-time argument, so changing it does not
+recompile); differentiate inside your own ``jax.jit`` step, as eager ``jax.grad`` re-traces.
+
 Checks. Static arguments (bits, signed, levels, axis, backward, parameter *shapes*) are checked
 at trace time and raise ``ValueError``/``TypeError`` naming the argument, under ``jax.jit`` too.
 Values (NaN or ±inf in x, α ≤ 0, l ≥ u, ...) can only be checked when the call is eager (no
