@@ -267,6 +267,10 @@ _X_CALLS: dict[str, Callable] = {
     "qn": lambda x: Q.qn(x, **QN),
     "qn_partials": lambda x: Q.qn_partials(x, **QN),
     "qn_init": lambda x: Q.qn_init(x, [-1.0, 0.0, 1.0]),
+    "lsq": lambda x: Q.lsq(x, step=0.1, bits=3, signed=True),
+    "lsq_partials": lambda x: Q.lsq_partials(x, step=0.1, bits=3, signed=False),
+    "uniform per-channel": lambda x: Q.uniform(x, alpha=1.0, bits=3, signed=True, axis=-1),
+    "dsq_partials per-channel": lambda x: Q.dsq_partials(x, lower=-1, upper=1, bits=2, alpha=0.2, axis=0),
 }
 _X_NAMES = {"apot_normalize": ("w",)}
 _BAD_X = {
@@ -290,7 +294,56 @@ _SCALAR_CALLS: dict[str, tuple[Callable, dict]] = {
     "apot_normalize": (lambda **k: Q.apot_normalize([0.3, -1.2], **k), {"eps": 1e-5}),
     "qn_temperature": (lambda **k: Q.qn_temperature(**k), {"epoch": 1, "rate": 5.0}),
     "apot_levels_eq5": (lambda **k: Q.apot_levels_eq5(**k), {"k": 2, "n": 2}),
+    "lsq": (lambda **k: Q.lsq([0.3, -1.2], signed=True, **k), {"step": 0.1, "bits": 3}),
+    "lsq_partials": (lambda **k: Q.lsq_partials([0.3, -1.2], signed=True, **k),
+                     {"step": 0.1, "bits": 3, "grad_scale": 1.0}),
 }
+
+# Per-channel parameters (issue 13): one bad element, a wrong shape, a bad axis or cotangent.
+_PC_X = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+_PC_CALLS: dict[str, tuple[Callable, dict]] = {
+    "uniform": (lambda **k: Q.uniform(_PC_X, bits=3, signed=True, **k), {"alpha": np.ones(4)}),
+    "apot_partials": (lambda **k: Q.apot_partials(_PC_X, bits=3, signed=True, **k), {"alpha": np.ones(4)}),
+    "lsq_partials": (lambda **k: Q.lsq_partials(_PC_X, bits=3, signed=True, **k), {"step": np.ones(2)}),
+    "dsq": (lambda **k: Q.dsq(_PC_X, bits=2, **k),
+            {"lower": -np.ones(4), "upper": np.ones(2), "alpha": np.full(4, 0.2)}),
+    "dsq_partials": (lambda **k: Q.dsq_partials(_PC_X, bits=2, **k),
+                     {"lower": -np.ones(4), "upper": np.ones(2), "alpha": np.full(4, 0.2)}),
+    "qn_partials": (lambda **k: Q.qn_partials(_PC_X, levels=[-1.0, 0.0, 1.0], temperature=1.0, **k),
+                    {"alpha": np.ones(4), "beta": np.ones(1), "biases": np.tile([-0.05, 0.05], (4, 1))}),
+}
+_BAD_ELEMENTS = {"nan": np.nan, "inf": np.inf, "neg": -1.0, "zero": 0.0, "str": "1", "complex": 1j, "none": None}
+
+
+def _per_channel_cases() -> list[Case]:
+    c = []
+    for fn, (f, good) in _PC_CALLS.items():
+        for arg, value in good.items():
+            for label, bad in _BAD_ELEMENTS.items():
+                arr = np.array(value, dtype=object if isinstance(bad, str | complex) or bad is None else float)
+                arr.flat[-1] = bad
+                kw = {**good, arg: arr, "axis": 1}
+                c.append(Case("channel", f"{fn} {arg}[-1]={label}", lambda f=f, kw=kw: f(**kw), (arg,)))
+            for shape in ((3,), (4, 1), (5,)):
+                kw = {**good, arg: np.ones(shape + np.shape(value)[1:]), "axis": 1}
+                c.append(Case("channel", f"{fn} {arg} shape {shape}", lambda f=f, kw=kw: f(**kw), (arg,),
+                              refuse=True))
+            # this one argument an array, the others per-tensor, and axis=None
+            kw = {k: v if k == arg else (v.reshape(-1, v.shape[-1])[0] if k == "biases" else float(v.flat[0]))
+                  for k, v in good.items()}
+            c.append(Case("channel", f"{fn} {arg} array, axis=None", lambda f=f, kw=kw: f(**kw), (arg, "axis"),
+                          refuse=True))
+        for axis in (2, -3, (1, 0), (1, 1), "1", 1.0, True, ()):
+            c.append(Case("channel", f"{fn} axis={axis!r}", lambda f=f, g=good, a=axis: f(**g, axis=a), ("axis",),
+                          refuse=True))
+        if fn.endswith("_partials"):
+            for label, ct in (("shape", np.ones(4)), ("nan", np.full((3, 4), np.nan)), ("str", [["a"] * 4] * 3)):
+                c.append(Case("channel", f"{fn} cotangent {label}",
+                              lambda f=f, g=good, ct=ct: f(**g, axis=1, cotangent=ct), ("cotangent",),
+                              refuse=True))
+    return c
+
+
 _BAD_SCALARS = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf, "neg": -1.0, "zero": 0.0, "huge": 1e308,
                 "subnormal": TINY, "str": "1", "bool": True, "none": None, "complex": 1 + 0j,
                 "array": np.array([1.0, 2.0]), "float bits": 3.0, "big int": 10**400}
@@ -308,7 +361,7 @@ def _cross_cases() -> list[Case]:
 
 
 def cases() -> list[Case]:
-    return _quantizer_cases() + _cross_cases() + _problem_cases() + _optim_cases()
+    return _quantizer_cases() + _cross_cases() + _per_channel_cases() + _problem_cases() + _optim_cases()
 
 
 def census(verbose: bool = False) -> tuple[Counter, list[tuple[Case, str, str]]]:

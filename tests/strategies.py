@@ -120,6 +120,48 @@ def float_formats(draw, saturate=None):
     return FloatFormat(draw(st.integers(2, 8)), man, specials, sat)
 
 
+# --------------------------------------------------------------------------- per-channel parameters (issue 13)
+
+
+def _divisors(c: int) -> list[int]:
+    return [d for d in range(1, c + 1) if c % d == 0]
+
+
+@st.composite
+def channel_layouts(draw, max_dims: int = 3, max_side: int = 5):
+    """``(x_shape, axis, axes)``: a small shape, an axis spec as a user writes it (int, negative
+    int or tuple, up to two axes) and its normalised, increasing tuple."""
+    ndim = draw(st.integers(1, max_dims))
+    shape = tuple(draw(st.integers(1, max_side)) for _ in range(ndim))
+    axes = tuple(sorted(draw(st.sets(st.integers(0, ndim - 1), min_size=1, max_size=min(2, ndim)))))
+    spelled = tuple(a - ndim if draw(st.booleans()) else a for a in axes)  # negative axes too
+    axis = spelled[0] if len(spelled) == 1 and draw(st.booleans()) else spelled
+    return shape, axis, axes
+
+
+@st.composite
+def channel_params(draw, x_shape, axes, elements, *, trailing=()):
+    """A scalar (shared) or an array of shape P + trailing, p_i a divisor of x_shape[axes[i]]
+    (per-channel when p_i = C_i, per-group otherwise)."""
+    if not trailing and draw(st.integers(0, 4)) == 0:
+        return draw(elements)
+    pshape = tuple(draw(st.sampled_from(_divisors(x_shape[a]))) for a in axes)
+    return draw(hnp.arrays(np.float64, pshape + tuple(trailing), elements=elements))
+
+
+@st.composite
+def channel_inputs(draw, x_shape, low: float = -8.0, high: float = 8.0):
+    """x of the given shape, float32 or float64, finite values in [low, high]."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    width = 32 if dtype == np.float32 else 64
+    return draw(hnp.arrays(dtype, x_shape, elements=st.floats(low, high, width=width)))
+
+
+# DSQ's α: anywhere in (0, 2), plus α = 1 (the identity limit) and the Taylor branch |1 − α| < 1e-3
+dsq_channel_alphas = st.sampled_from([1.0, 1.0 - 2e-4, 1.0 + 5e-4]) | st.floats(0.01, 1.99)
+qn_level_sets = st.sampled_from([(-1.0, 1.0), (-1.0, 0.0, 1.0), (-2.0, -1.0, 0.0, 1.0, 2.0), (0.0, 1.0, 2.0, 3.0)])
+
+
 # --------------------------------------------------------------------------- JAX adapter
 # A few fixed shapes only: every new shape costs JAX a compilation, so hypothesis varies the
 # values (including dyadic ones that hit levels, midpoints and clip edges exactly), not the shape.
@@ -138,7 +180,7 @@ def jax_inputs(elements=normal_floats | dyadic_floats):
 
 
 @st.composite
-def channel_layouts(draw):
+def jax_channel_layouts(draw):
     """(x shape, axes, parameter shape P): per-channel (p = C) or per-group (p | C, p < C) layouts."""
     shape = (6, 4)  # one shape: each layout costs the JAX tests a compilation
     axes = draw(st.sampled_from([(0,), (1,), (0, 1)]))

@@ -35,10 +35,10 @@ from quanttheory.nn import layers
 
 from .strategies import (
     alphas_clip,
-    channel_layouts,
     deltas,
     dsq_alphas,
     dsq_ranges,
+    jax_channel_layouts,
     jax_inputs,
     jax_param_floats,
     normal_floats,
@@ -310,7 +310,7 @@ def _elementwise_bound(kind, name, parts, p):
 
 
 @settings(max_examples=12)
-@given(data=st.data(), kind=st.sampled_from(sorted(PER_CHANNEL)), layout=channel_layouts())
+@given(data=st.data(), kind=st.sampled_from(sorted(PER_CHANNEL)), layout=jax_channel_layouts())
 def test_per_channel_equals_loop_of_per_tensor_calls(data, kind, layout):
     """Forward: bit for bit (QN's sigmoid map: its measured bound). Gradients: a loop of per-tensor
     reference partials, reduced per channel; tolerance = Σ|cotangent|·(elementwise bound) over the

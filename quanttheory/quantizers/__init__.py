@@ -5,6 +5,31 @@ input, and raises ``ValueError``/``TypeError`` naming the offending value for ba
 (NaN/±inf input, α out of range, lower ≥ upper, unsupported bits, non-real dtypes). Empty
 arrays give empty outputs.
 
+Per-channel and per-group parameters. ``uniform``, ``lsq``, ``apot``, ``dsq``, ``qn``, their
+``*_partials`` and the numba twins in :mod:`~quanttheory.quantizers.fast` take ``axis`` (None, an
+int or an increasing tuple of ints; negative allowed). With ``axis=None`` every parameter is a
+scalar (QN's ``biases`` a vector of steps), exactly as before. With ``axis``, each parameter
+(α, s, l, u, β, QN biases ``P + (n,)``) is a scalar shared by all channels or an array of
+shape P = (p_1, …, p_k), one entry per axis, p_i dividing C_i = x.shape[axis[i]]: p_i = C_i is
+per-channel, p_i < C_i per-group (channel c uses index c // (C_i // p_i)). A per-channel call
+equals the Python loop of per-tensor calls over the channels bit for bit (tested). The shape
+rules live in :mod:`quanttheory.quantizers._validate` (``check_axis``, ``param_layout``), pure
+shape arithmetic shared with the JAX and torch adapters.
+
+``*_partials(..., axis=None, cotangent=None)``: with neither given, elementwise partials of
+x.shape (as before); otherwise the vector–Jacobian product: ``"x"`` is cotangent·∂q/∂x and each
+parameter comes back in its own shape, the sum over the elements it governs of
+cotangent·∂q/∂param (cotangent defaults to ones).
+
+>>> import numpy as np
+>>> from quanttheory.quantizers import uniform
+>>> w = np.array([[0.3, -1.2, 0.7], [2.0, 0.1, -0.4]])
+>>> alpha = np.array([1.0, 2.0])                       # one clip per row (output channel)
+>>> per_channel = uniform(w, alpha=alpha, bits=3, signed=True, axis=0)
+>>> looped = np.stack([uniform(w[c], alpha=alpha[c], bits=3, signed=True) for c in range(2)])
+>>> bool(np.array_equal(per_channel, looped))
+True
+
 =====================  ==============================================  ======================
 function               what                                            paper
 =====================  ==============================================  ======================

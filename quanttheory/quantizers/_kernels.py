@@ -49,6 +49,28 @@ def stochastic_round_flat(x, delta, rng, out):
         out[i] = stochastic_round_scalar(x[i], delta, rng.random())
 
 
+@njit(cache=True, inline="always")
+def _project_one(xj, alpha, levels, mids, lo):
+    """One element of :func:`project_flat` (the numpy reference's arithmetic, in its order)."""
+    n = levels.size
+    d = min(max(xj / alpha, lo), 1.0)
+    mag = abs(d)
+    if n <= 64:
+        k = 0
+        for m in range(n - 1):
+            k += mids[m] <= mag
+    else:
+        k, hi = 0, n - 1
+        while k < hi:
+            mid = (k + hi) // 2
+            if mids[mid] <= mag:
+                k = mid + 1
+            else:
+                hi = mid
+    sgn = 1.0 if d > 0 else (-1.0 if d < 0 else 0.0)
+    return alpha * sgn * levels[k]
+
+
 @njit(cache=True)
 def project_flat(x, alpha, levels, signed, out):
     """Clip-then-project onto normalised magnitudes ``levels`` (ties to larger magnitude).
@@ -58,26 +80,45 @@ def project_flat(x, alpha, levels, signed, out):
     lists are counted branch-free (faster than bisection on unpredictable data), long ones
     (uniform up to 16 bits) bisected.
     """
-    n = levels.size
     mids = (levels[1:] + levels[:-1]) / 2.0
     lo = -1.0 if signed else 0.0
     for j in range(x.size):
-        d = min(max(x[j] / alpha, lo), 1.0)
-        mag = abs(d)
-        if n <= 64:
-            k = 0
-            for m in range(n - 1):
-                k += mids[m] <= mag
-        else:
-            k, hi = 0, n - 1
-            while k < hi:
-                mid = (k + hi) // 2
-                if mids[mid] <= mag:
-                    k = mid + 1
-                else:
-                    hi = mid
-        sgn = 1.0 if d > 0 else (-1.0 if d < 0 else 0.0)
-        out[j] = alpha * sgn * levels[k]
+        out[j] = _project_one(x[j], alpha, levels, mids, lo)
+
+
+@njit(cache=True, inline="always")
+def param_index(j, layout):
+    """Flat index into a per-channel parameter of element j of a C-ordered x.
+
+    ``layout`` is (4, k) int64, one column per channel axis: x's stride (in elements) along the
+    axis, its channel count C, the group size r = C // p and the parameter's stride. Channel
+    c = (j // stride) % C uses parameter index c // r. A (4, 0) layout is a shared scalar.
+    """
+    k = 0
+    for i in range(layout.shape[1]):
+        k += ((j // layout[0, i]) % layout[1, i]) // layout[2, i] * layout[3, i]
+    return k
+
+
+@njit(cache=True)
+def project_flat_channels(x, alphas, layout, levels, signed, out):
+    """:func:`project_flat` with a per-channel α: element j uses ``alphas[param_index(j, layout)]``."""
+    mids = (levels[1:] + levels[:-1]) / 2.0
+    lo = -1.0 if signed else 0.0
+    for j in range(x.size):
+        out[j] = _project_one(x[j], alphas[param_index(j, layout)], levels, mids, lo)
+
+
+@njit(cache=True, inline="always")
+def _dsq_hard_one(xj, lower, upper, delta, n):
+    if xj <= lower:
+        return lower
+    if xj >= upper:
+        return upper
+    t = (xj - lower) / delta
+    r = np.floor(t)
+    g = min(max(r + (1.0 if t - r >= 0.5 else 0.0), 0.0), float(n))
+    return upper if g >= n else lower + delta * g
 
 
 @njit(cache=True)
@@ -85,15 +126,16 @@ def dsq_hard_flat(x, lower, upper, n, out):
     """DSQ hard map, mirroring :func:`quanttheory.quantizers.dsq` with ``soft=False``."""
     delta = (upper - lower) / n
     for j in range(x.size):
-        if x[j] <= lower:
-            out[j] = lower
-        elif x[j] >= upper:
-            out[j] = upper
-        else:
-            t = (x[j] - lower) / delta
-            r = np.floor(t)
-            g = min(max(r + (1.0 if t - r >= 0.5 else 0.0), 0.0), float(n))
-            out[j] = upper if g >= n else lower + delta * g
+        out[j] = _dsq_hard_one(x[j], lower, upper, delta, n)
+
+
+@njit(cache=True)
+def dsq_hard_flat_channels(x, lowers, lower_layout, uppers, upper_layout, n, out):
+    """:func:`dsq_hard_flat` with per-channel l and u (each with its own layout, see param_index)."""
+    for j in range(x.size):
+        lower = lowers[param_index(j, lower_layout)]
+        upper = uppers[param_index(j, upper_layout)]
+        out[j] = _dsq_hard_one(x[j], lower, upper, (upper - lower) / n, n)
 
 
 def run_flat(kernel, arr: np.ndarray, *args) -> np.ndarray:

@@ -249,6 +249,14 @@ def expand_param(p, x_shape, axes, name: str):
     return p.reshape(bshape)
 
 
+def check_scalar_param(value, name: str, **interval) -> float:
+    """:func:`check_scalar` for a parameter that could be per-channel: an array gets a hint to pass axis=."""
+    if isinstance(value, np.ndarray | list | tuple) and np.ndim(value) > 0:
+        raise TypeError(f"{name} must be a real number when axis=None; got an array of shape "
+                        f"{np.shape(value)} (pass axis= to give one value per channel or group)")
+    return check_scalar(value, name, **interval)
+
+
 def channel_param(value, x_shape, axes, name: str, **interval):
     """Validate a (per-channel) parameter and expand it to broadcast against x.
 
@@ -257,8 +265,16 @@ def channel_param(value, x_shape, axes, name: str, **interval):
     :func:`param_layout`. ``interval`` is passed to :func:`check_param` (low, high, …).
     """
     if axes is None:
-        return check_scalar(value, name, **interval)
+        return check_scalar_param(value, name, **interval)
     return expand_param(check_param(value, name, **interval), x_shape, axes, name)
+
+
+def channel_param_shaped(value, x_shape, axes, name: str, **interval):
+    """``(expanded, shape)``: :func:`channel_param` and the parameter's own shape P (``()`` if scalar)."""
+    if axes is None:
+        return check_scalar_param(value, name, **interval), ()
+    p = check_param(value, name, **interval)
+    return expand_param(p, x_shape, axes, name), np.shape(p)
 
 
 def reduce_to_param(d, param_shape, x_shape, axes):
@@ -313,3 +329,25 @@ def vjp_partials(parts, param_shapes, x_shape, axes, cotangent):
     for name, shape in param_shapes.items():
         out[name] = reduce_to_param(ct * parts[name], shape, x_shape, axes)
     return out
+
+
+def channel_slices(x_shape: tuple[int, ...], axes: tuple[int, ...]):
+    """Yield ``(x_index, channels)`` for every channel combination along ``axes``.
+
+    ``x_index`` selects that channel's slice of x (an int at each of ``axes``, ``:`` elsewhere),
+    ``channels`` the channel numbers (c_1, …, c_k). For code that must evaluate a per-tensor map
+    channel by channel (QN, whose matrix–vector product rounds differently with the row count).
+    """
+    for chans in np.ndindex(*(x_shape[a] for a in axes)):
+        index: list[slice | int] = [slice(None)] * len(x_shape)
+        for a, c in zip(axes, chans, strict=False):
+            index[a] = c
+        yield tuple(index), chans
+
+
+def param_index(channels, param_shape, x_shape, axes) -> tuple[int, ...]:
+    """Index into a parameter of shape P (``()`` for a scalar) of the given channels: c_i // r_i."""
+    if tuple(param_shape) == ():
+        return ()
+    repeats, _ = param_layout(param_shape, x_shape, axes, "parameter")
+    return tuple(c // r for c, r in zip(channels, repeats, strict=False))

@@ -16,7 +16,17 @@ from functools import cache
 import numpy as np
 
 from . import _projection
-from ._validate import as_float_array, check_bits, check_bool, check_finite_result, check_scalar
+from ._validate import (
+    as_float_array,
+    channel_param_shaped,
+    check_axis,
+    check_bits,
+    check_bool,
+    check_cotangent,
+    check_finite_result,
+    check_scalar,
+    vjp_partials,
+)
 
 # Base lists of the official code [2]: the magnitude levels for B magnitude bits are all sums
 # of one element per list, divided by the largest sum. For even B they equal Eq. 5 with k = 2.
@@ -109,7 +119,7 @@ def apot_levels_eq5(k, n):
     return _sums(bases)
 
 
-def apot(x, *, alpha, bits, signed):
+def apot(x, *, alpha, bits, signed, axis=None):
     r"""APoT forward map with the reparameterised clipping function (RCF) [1]_ §2.2.
 
     .. math:: q = \alpha\,\Pi_{L}\big(\mathrm{clip}(x/\alpha, -1\ \text{or}\ 0, 1)\big)
@@ -120,17 +130,22 @@ def apot(x, *, alpha, bits, signed):
     Parameters
     ----------
     x : array_like, shape (...)
-    alpha : float
-        Clipping threshold α > 0 (the largest level).
+    alpha : float or array_like, shape P
+        Clipping threshold α > 0 (the largest level). With ``axis``: a scalar (shared) or one
+        value per channel or group, P = (p_1, …, p_k), p_i dividing C_i = x.shape[axis[i]]
+        (channel c uses α[c // (C_i // p_i)]).
     bits : int
     signed : bool
+    axis : None, int or tuple of int, default None
+        Channel axes of a per-channel α (negative allowed, increasing). The result equals a
+        loop of per-tensor calls over the channels, bit for bit.
 
     Returns
     -------
     q : ndarray, shape (...); float32 in → float32 out, else float64.
     """
     arr = as_float_array(x)
-    alpha = check_scalar(alpha, "alpha", low=0.0)
+    alpha, _ = channel_param_shaped(alpha, arr.shape, check_axis(axis, arr.ndim), "alpha", low=0.0)
     mag = _weight_magnitudes(bits) if check_bool(signed, "signed") else apot_levels(bits, signed=False)
     return _projection.project(arr, alpha, mag, signed)
 
@@ -139,17 +154,34 @@ def _weight_magnitudes(bits):
     return _magnitudes(check_bits(bits, WEIGHT_BITS) - 1)
 
 
-def apot_partials(x, *, alpha, bits, signed):
-    r"""Partials of the RCF [1]_ Eq. 7: ``{"x": ∂q/∂x, "alpha": ∂q/∂α}``, elementwise.
+def apot_partials(x, *, alpha, bits, signed, axis=None, cotangent=None):
+    r"""Partials of the RCF [1]_ Eq. 7: ``{"x": ∂q/∂x, "alpha": ∂q/∂α}``.
 
     ∂q/∂α = sign(x) for |x| > α and q/α − x/α inside (weights); activations: 1 for x > α,
     q/α − x/α for 0 ≤ x ≤ α, 0 for x < 0. ∂q/∂x = 1 inside the clip range (boundaries
     included), 0 outside — the clipped straight-through estimator (PACT would use 0 inside).
+
+    Parameters
+    ----------
+    x, alpha, bits, signed, axis
+        As in :func:`apot`.
+    cotangent : array_like, shape x.shape, optional
+        The incoming gradient dL/dq of a vector–Jacobian product.
+
+    Returns
+    -------
+    partials : dict
+        ``axis`` and ``cotangent`` None: elementwise, each of shape x.shape. Otherwise the VJP:
+        "x" = cotangent·∂q/∂x (x.shape) and "alpha" of α's shape P (``()`` for a scalar α), the
+        sum of cotangent·∂q/∂α over the elements each α value governs (cotangent defaults to 1).
     """
     arr = as_float_array(x)
-    alpha = check_scalar(alpha, "alpha", low=0.0)
-    q = apot(arr, alpha=alpha, bits=bits, signed=signed)
-    return _projection.partials(arr, alpha, q, signed)
+    axes = check_axis(axis, arr.ndim)
+    ct = check_cotangent(cotangent, arr.shape)
+    alpha, shape = channel_param_shaped(alpha, arr.shape, axes, "alpha", low=0.0)
+    mag = _weight_magnitudes(bits) if check_bool(signed, "signed") else apot_levels(bits, signed=False)
+    q = _projection.project(arr, alpha, mag, signed)
+    return vjp_partials(_projection.partials(arr, alpha, q, signed), {"alpha": shape}, arr.shape, axes, ct)
 
 
 def apot_normalize(w, *, eps=1e-5):

@@ -10,8 +10,15 @@ Other ``@njit`` code calls the kernels in :mod:`quanttheory.quantizers._kernels`
 ``round_nearest_scalar(w, delta)``, ``stochastic_round_scalar(w, delta, u)`` (u ∈ [0, 1) drawn
 by the caller), and the flat-array loops ``round_nearest_flat(x, delta, out)``,
 ``stochastic_round_flat(x, delta, rng, out)``, ``project_flat(x, alpha, levels, signed, out)``,
-``dsq_hard_flat(x, lower, upper, n, out)``. They do no validation: the caller guarantees finite
-input and that x/Δ does not overflow.
+``dsq_hard_flat(x, lower, upper, n, out)``, and their per-channel versions
+``project_flat_channels(x, alphas, layout, levels, signed, out)`` and
+``dsq_hard_flat_channels(x, lowers, lower_layout, uppers, upper_layout, n, out)`` (``layout``: see
+``_kernels.param_index``). They do no validation: the caller guarantees finite input and that
+x/Δ does not overflow.
+
+``uniform``, ``lsq``, ``apot`` and ``dsq`` take ``axis`` and per-channel parameters as the
+references do (same validation and messages); element j reads its parameter through an index
+computed from j, so no expanded copy of the parameters is made.
 
 Examples
 --------
@@ -28,11 +35,21 @@ from __future__ import annotations
 import numpy as np
 
 from . import _kernels as K
-from ._validate import as_float_array, check_grid, check_rng, check_scalar
+from ._validate import (
+    as_float_array,
+    check_axis,
+    check_grid,
+    check_param,
+    check_rng,
+    check_scalar,
+    check_scalar_param,
+    param_layout,
+)
 from .apot import _weight_magnitudes, apot_levels
 from .dsq import _check as _dsq_check
+from .dsq import _check_channels as _dsq_check_channels
 from .floatfmt import _check_range, as_format
-from .lsq import lsq_qp
+from .lsq import clip_of, lsq_qp
 from .uniform import _magnitudes as _uniform_magnitudes
 
 __all__ = ["round_nearest", "stochastic_round", "uniform", "lsq", "apot", "dsq", "round_float",
@@ -53,36 +70,62 @@ def stochastic_round(x, delta, rng):
     return K.run_flat(K.stochastic_round_flat, arr, delta, check_rng(rng))
 
 
-def uniform(x, *, alpha, bits, signed):
-    """numba twin of :func:`quanttheory.quantizers.uniform`."""
+def _layout(pshape, x_shape, axes, name):
+    """The (4, k) int64 layout of ``_kernels.param_index`` for a parameter of shape ``pshape``."""
+    if tuple(pshape) == ():
+        return np.zeros((4, 0), dtype=np.int64)
+    repeats, _ = param_layout(pshape, x_shape, axes, name)
+    size = lambda dims: int(np.prod(dims, dtype=np.int64))  # noqa: E731
+    cols = [(size(x_shape[a + 1:]), x_shape[a], r, size(pshape[i + 1:]))
+            for i, (a, r) in enumerate(zip(axes, repeats, strict=True))]
+    return np.array(cols, dtype=np.int64).T.copy()
+
+
+def _flat_param(p, x_shape, axes, name):
+    """(flat float64 values, layout) of a validated parameter (float or array of shape P)."""
+    values = np.ascontiguousarray(p, dtype=np.float64).ravel()
+    return values, _layout(np.shape(p), x_shape, axes, name)
+
+
+def _project(x, value, axis, levels_of, signed, name="alpha", scale=1):
+    """Validate (x, parameter, then bits via ``levels_of()``) and run the projection kernel,
+    per tensor (axis None) or per channel, at α = scale·parameter."""
     arr = as_float_array(x)
-    alpha = check_scalar(alpha, "alpha", low=0.0)
-    levels = _uniform_magnitudes(bits, signed)
-    return K.run_flat(K.project_flat, arr, alpha, levels, bool(signed))
+    axes = check_axis(axis, arr.ndim)
+    if axes is None:
+        alpha = check_scalar_param(value, name, low=0.0)
+        return K.run_flat(K.project_flat, arr, clip_of(alpha, scale), levels_of(), bool(signed))
+    values, layout = _flat_param(check_param(value, name, low=0.0), arr.shape, axes, name)
+    return K.run_flat(K.project_flat_channels, arr, clip_of(values, scale), layout, levels_of(), bool(signed))
 
 
-def lsq(x, *, step, bits, signed):
+def uniform(x, *, alpha, bits, signed, axis=None):
+    """numba twin of :func:`quanttheory.quantizers.uniform` (``axis`` as there)."""
+    return _project(x, alpha, axis, lambda: _uniform_magnitudes(bits, signed), signed)
+
+
+def lsq(x, *, step, bits, signed, axis=None):
     """numba twin of :func:`quanttheory.quantizers.lsq` (the uniform kernel at α = Q_P·s)."""
+    return _project(x, step, axis, lambda: _uniform_magnitudes(bits, signed), signed, "step", lsq_qp(bits, signed))
+
+
+def apot(x, *, alpha, bits, signed, axis=None):
+    """numba twin of :func:`quanttheory.quantizers.apot` (``axis`` as there)."""
+    return _project(x, alpha, axis,
+                    lambda: _weight_magnitudes(bits) if signed else apot_levels(bits, signed=False), signed)
+
+
+def dsq(x, *, lower, upper, bits, alpha, axis=None):
+    """numba twin of the hard map :func:`quanttheory.quantizers.dsq` (``soft=False``; ``axis`` as there)."""
     arr = as_float_array(x)
-    step = check_scalar(step, "step", low=0.0)
-    levels = _uniform_magnitudes(bits, signed)
-    return K.run_flat(K.project_flat, arr, lsq_qp(bits, signed) * step, levels, bool(signed))
-
-
-def apot(x, *, alpha, bits, signed):
-    """numba twin of :func:`quanttheory.quantizers.apot`."""
-    arr = as_float_array(x)
-    alpha = check_scalar(alpha, "alpha", low=0.0)
-    levels = _weight_magnitudes(bits) if signed else apot_levels(bits, signed=False)
-    return K.run_flat(K.project_flat, arr, alpha, levels, bool(signed))
-
-
-def dsq(x, *, lower, upper, bits, alpha):
-    """numba twin of the hard map :func:`quanttheory.quantizers.dsq` (``soft=False``)."""
-    arr = as_float_array(x)
-    lower, upper, bits, _ = _dsq_check(lower, upper, bits, alpha)
-    return K.run_flat(K.dsq_hard_flat, arr, lower, upper, 2**bits - 1)
-
+    axes = check_axis(axis, arr.ndim)
+    if axes is None:
+        lower, upper, bits, _ = _dsq_check(lower, upper, bits, alpha)
+        return K.run_flat(K.dsq_hard_flat, arr, lower, upper, 2**bits - 1)
+    lo, hi = check_param(lower, "lower"), check_param(upper, "upper")
+    _, _, bits, _, _ = _dsq_check_channels(arr.shape, lo, hi, bits, alpha, axes)  # cross-checks l < u, α
+    return K.run_flat(K.dsq_hard_flat_channels, arr, *_flat_param(lo, arr.shape, axes, "lower"),
+                      *_flat_param(hi, arr.shape, axes, "upper"), 2**bits - 1)
 
 
 def round_float(x, fmt):

@@ -21,10 +21,11 @@ from . import _projection
 from ._validate import (
     as_float_array,
     channel_param,
+    channel_param_shaped,
     check_axis,
     check_bool,
     check_cotangent,
-    check_param,
+    check_finite_result,
     check_scalar,
     vjp_partials,
 )
@@ -74,9 +75,19 @@ def lsq(x, *, step, bits, signed, axis=None):
     """
     arr = as_float_array(x)
     axes = check_axis(axis, arr.ndim)
-    qp = lsq_qp(bits, signed)
     step = channel_param(step, arr.shape, axes, "step", low=0.0)
-    return _projection.project(arr, qp * step, _magnitudes(bits, signed), check_bool(signed, "signed"))
+    qp = lsq_qp(bits, signed)
+    return _projection.project(arr, clip_of(step, qp), _magnitudes(bits, signed), check_bool(signed, "signed"))
+
+
+def clip_of(step, qp):
+    """The clip α = Q_P·s; ValueError naming ``step`` if it overflows float64."""
+    with np.errstate(over="ignore"):
+        alpha = qp * step
+    if not np.all(np.isfinite(alpha)):
+        raise ValueError(f"step={float(np.max(step))!r} is too large: Q_P*step overflows float64 "
+                         f"(Q_P={qp}); valid: step <= {np.finfo(np.float64).max / qp:.4g}")
+    return alpha
 
 
 def lsq_partials(x, *, step, bits, signed, axis=None, cotangent=None, grad_scale=1.0):
@@ -115,16 +126,19 @@ def lsq_partials(x, *, step, bits, signed, axis=None, cotangent=None, grad_scale
     arr = as_float_array(x)
     axes = check_axis(axis, arr.ndim)
     ct = check_cotangent(cotangent, arr.shape)
+    step, shape = channel_param_shaped(step, arr.shape, axes, "step", low=0.0)
     signed = check_bool(signed, "signed")
     qp = lsq_qp(bits, signed)
     grad_scale = check_scalar(grad_scale, "grad_scale", low=0.0)
-    step_p = check_param(step, "step", low=0.0) if axes is not None else check_scalar(step, "step", low=0.0)
-    alpha = qp * channel_param(step_p, arr.shape, axes, "step", low=0.0)
+    alpha = clip_of(step, qp)
     q = _projection.project(arr, alpha, _magnitudes(bits, signed), signed)
     parts = step_partials(arr, alpha, q, qp, signed)
     if grad_scale != 1.0:
-        parts["step"] = grad_scale * parts["step"]
-    return vjp_partials(parts, {"step": np.shape(step_p)}, arr.shape, axes, ct)
+        with np.errstate(over="ignore"):
+            parts["step"] = grad_scale * parts["step"]
+    out = vjp_partials(parts, {"step": shape}, arr.shape, axes, ct)
+    check_finite_result(out, "lsq_partials", grad_scale=grad_scale, step=step)
+    return out
 
 
 def step_partials(x, alpha, q, qp, signed):

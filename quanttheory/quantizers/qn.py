@@ -9,6 +9,13 @@ References
 
 Notation: sorted integer target levels Y, n = |Y| − 1 steps, s_i = Y_{i+1} − Y_i, offset
 o = −Y_0 (= ½Σs_i for symmetric sets, 0 for activation sets starting at 0).
+
+Per-channel parameters (``axis``): α, β may be scalars or one value per channel or group, the
+biases of shape P + (n,). The map is then evaluated channel by channel with the per-tensor code:
+the weighted sum Σ s_i σ_i is a BLAS matrix–vector product whose rounding depends on the number
+of rows (a row can differ in the last bit between a 1-row and a 17-row product), so a single
+vectorised call would not equal the loop of per-tensor calls bit for bit; the loop does, by
+construction. The temperature is one scalar (a schedule, not a learned parameter).
 """
 
 from __future__ import annotations
@@ -17,7 +24,21 @@ import numpy as np
 from scipy.special import expit
 
 from ._kmeans import kmeans_1d
-from ._validate import as_float_array, as_levels, check_bool, check_finite_result, check_scalar
+from ._validate import (
+    as_float_array,
+    as_levels,
+    channel_slices,
+    check_axis,
+    check_bool,
+    check_cotangent,
+    check_finite_result,
+    check_param,
+    check_scalar,
+    check_scalar_param,
+    param_index,
+    param_layout,
+    reduce_to_param,
+)
 
 
 def qn_steps(levels):
@@ -51,8 +72,8 @@ def _check(x, levels, biases, alpha, beta, temperature):
     b = as_float_array(biases, "biases").astype(np.float64)
     if b.shape != s.shape:
         raise ValueError(f"need one bias per step: {s.size} steps but biases has shape {b.shape}")
-    alpha = check_scalar(alpha, "alpha", low=0.0)
-    beta = check_scalar(beta, "beta", low=0.0)
+    alpha = check_scalar_param(alpha, "alpha", low=0.0)
+    beta = check_scalar_param(beta, "beta", low=0.0)
     temperature = check_scalar(temperature, "temperature", low=0.0)
     # u[..., i] = βx − b_i in float64; the sigmoid argument is T·u (expit saturates without
     # overflow warnings), the step map looks at the sign of u itself, so a huge or tiny T
@@ -61,7 +82,7 @@ def _check(x, levels, biases, alpha, beta, temperature):
     return arr, s, o, alpha, beta, temperature, u
 
 
-def qn(x, *, levels, biases, alpha, beta, temperature, soft=True):
+def qn(x, *, levels, biases, alpha, beta, temperature, soft=True, axis=None):
     r"""QN forward map: the training (sigmoid) map or the inference step map [1]_ Eqs. 1–3.
 
     .. math::
@@ -76,17 +97,31 @@ def qn(x, *, levels, biases, alpha, beta, temperature, soft=True):
     x : array_like, shape (...)
     levels : sequence of float, shape (n + 1,)
         Sorted target levels Y, e.g. ``[-1, 0, 1]``.
-    biases : array_like, shape (n,)
-    alpha, beta : float
-        Output and input scales (> 0).
+    biases : array_like, shape (n,) or P + (n,)
+        Shape P + (n,) with ``axis``: one bias vector per channel or group.
+    alpha, beta : float or array_like, shape P
+        Output and input scales (> 0); with ``axis`` a scalar (shared) or one value per channel
+        or group, P = (p_1, …, p_k) with p_i dividing C_i = x.shape[axis[i]] (channel c uses
+        index c // (C_i // p_i)).
     temperature : float
-        T > 0.
+        T > 0 (always one scalar).
     soft : bool, default True
+    axis : None, int or tuple of int, default None
+        Channel axes of per-channel parameters (negative allowed, increasing). The result is
+        the loop of per-tensor calls over the channels (see the module notes).
 
     Returns
     -------
     y : ndarray, shape (...), float64
     """
+    axes = check_axis(axis, np.ndim(as_float_array(x)))
+    if axes is not None:
+        arr, kws, _ = _channel_kwargs(x, levels, biases, alpha, beta, temperature, axes)
+        soft = check_bool(soft, "soft")
+        out = np.empty(arr.shape)
+        for index, kw in kws:
+            out[index] = qn(arr[index], levels=levels, soft=soft, **kw)
+        return out
     arr, s, o, alpha, _, temperature, u = _check(x, levels, biases, alpha, beta, temperature)
     if check_bool(soft, "soft"):
         with np.errstate(over="ignore"):  # T·u = ±inf saturates expit to exactly 0 or 1
@@ -103,7 +138,27 @@ def _scale(levels):
     return float(np.max(np.abs(np.asarray(levels, dtype=np.float64))))
 
 
-def qn_partials(x, *, levels, biases, alpha, beta, temperature):
+def _channel_kwargs(x, levels, biases, alpha, beta, temperature, axes):
+    """Validate per-channel QN parameters: ``(arr, [(x_index, per-tensor kwargs), ...], shapes)``."""
+    arr = as_float_array(x)
+    s, _ = qn_steps(levels)
+    b = as_float_array(biases, "biases").astype(np.float64)
+    if b.ndim == 0 or b.shape[-1] != s.size:
+        raise ValueError(f"need one bias per step: {s.size} steps, so biases must have shape P + ({s.size},) "
+                         f"(P = () or the per-channel shape); got shape {b.shape}")
+    params = {"alpha": check_param(alpha, "alpha", low=0.0), "beta": check_param(beta, "beta", low=0.0)}
+    temperature = check_scalar(temperature, "temperature", low=0.0)
+    shapes = {k: np.shape(v) for k, v in params.items()} | {"biases": b.shape[:-1]}
+    for name, shape in shapes.items():
+        param_layout(shape, arr.shape, axes, "biases (less its per-step dim)" if name == "biases" else name)
+    params["biases"] = b
+    kws = [(index, {k: v[param_index(chans, shapes[k], arr.shape, axes)] if isinstance(v, np.ndarray) else v
+                    for k, v in params.items()} | {"temperature": temperature})
+           for index, chans in channel_slices(arr.shape, axes)]
+    return arr, kws, shapes
+
+
+def qn_partials(x, *, levels, biases, alpha, beta, temperature, axis=None, cotangent=None):
     r"""Partials of the soft map [derived]:
 
     .. math::
@@ -115,11 +170,50 @@ def qn_partials(x, *, levels, biases, alpha, beta, temperature):
     with :math:`\sigma_i = \sigma(T(\beta x - b_i))`; σ(1 − σ) is computed as
     expit(z)·expit(−z), which does not cancel to 0 − 0 for large |z|.
 
+    Parameters
+    ----------
+    x, levels, biases, alpha, beta, temperature, axis
+        As in :func:`qn`.
+    cotangent : array_like, shape x.shape, optional
+        The incoming gradient dL/dy of a vector–Jacobian product.
+
     Returns
     -------
     partials : dict
-        ``"x"``, ``"alpha"``, ``"beta"`` of shape x.shape; ``"biases"`` of shape x.shape + (n,).
+        ``axis`` and ``cotangent`` None: elementwise, ``"x"``, ``"alpha"``, ``"beta"`` of shape
+        x.shape and ``"biases"`` of shape x.shape + (n,). Otherwise the VJP: "x" =
+        cotangent·∂y/∂x (x.shape); "alpha", "beta" of their own shape P (``()`` for a scalar)
+        and "biases" of shape P + (n,), each the sum over the elements the value governs of
+        cotangent·∂y/∂param (cotangent defaults to ones).
     """
+    arr = as_float_array(x)
+    axes = check_axis(axis, arr.ndim)
+    ct = check_cotangent(cotangent, arr.shape)
+    if axes is None:
+        parts = _partials(arr, levels, biases, alpha, beta, temperature)
+        if ct is None:
+            return parts
+        shapes = {"alpha": (), "beta": (), "biases": ()}
+    else:
+        arr, kws, shapes = _channel_kwargs(arr, levels, biases, alpha, beta, temperature, axes)
+        n = qn_steps(levels)[0].size
+        parts = {k: np.empty(arr.shape) for k in ("x", "alpha", "beta")} | {"biases": np.empty((*arr.shape, n))}
+        for index, kw in kws:
+            for k, v in _partials(arr[index], levels, **kw).items():
+                parts[k][index] = v
+    ct = np.ones(arr.shape) if ct is None else ct
+    db = parts["biases"]
+    return {
+        "x": ct * parts["x"],
+        "alpha": reduce_to_param(ct * parts["alpha"], shapes["alpha"], arr.shape, axes),
+        "beta": reduce_to_param(ct * parts["beta"], shapes["beta"], arr.shape, axes),
+        "biases": np.stack([reduce_to_param(ct * db[..., k], shapes["biases"], arr.shape, axes)
+                            for k in range(db.shape[-1])], axis=-1),
+    }
+
+
+def _partials(x, levels, biases, alpha, beta, temperature):
+    """Elementwise partials of the per-tensor soft map (see :func:`qn_partials`)."""
     arr, s, o, alpha, beta, temperature, u = _check(x, levels, biases, alpha, beta, temperature)
     with np.errstate(over="ignore"):  # ±inf gives σ(1 − σ) = 0 exactly, no NaN
         z = temperature * u
