@@ -515,3 +515,85 @@ def test_float32_without_x64():
                   beta=np.float32(1.2), temperature=np.float32(10.0))
         same_bits(np.asarray(qj.qn(x, **kw, backward="ste"), np.float64), Q.qn(x, **kw, soft=False))
         assert np.max(np.abs(np.asarray(qj.qn(x, **kw), np.float64) - Q.qn(x, **kw))) <= 2 * eps32 * 0.8 * 3
+
+
+# --------------------------------------------------------------------------- the contract's VJP
+
+REF_VJP = {
+    "uniform": lambda x, p, axis, ct: Q.uniform_partials(x, **p, bits=3, signed=True, axis=axis, cotangent=ct),
+    "apot": lambda x, p, axis, ct: Q.apot_partials(x, **p, bits=4, signed=False, axis=axis, cotangent=ct),
+    "lsq": lambda x, p, axis, ct: Q.lsq_partials(x, **p, bits=4, signed=True, axis=axis, cotangent=ct),
+    "dsq": lambda x, p, axis, ct: Q.dsq_partials(x, **p, bits=2, axis=axis, cotangent=ct),
+    "qn": lambda x, p, axis, ct: Q.qn_partials(x, **p, levels=[-1, 0, 1], temperature=20.0, axis=axis,
+                                               cotangent=ct),
+}
+
+
+def _expand_np(v, shape, axes, pshape):
+    """A parameter of shape P (+ trailing) repeated to x's shape (+ trailing), numpy."""
+    out = v
+    for i, (a, p) in enumerate(zip(axes, pshape, strict=True)):
+        out = np.repeat(out, shape[a] // p, axis=i)
+    bshape = [1] * len(shape)
+    for a in axes:
+        bshape[a] = shape[a]
+    out = out.reshape(tuple(bshape) + v.shape[len(pshape):])
+    return np.broadcast_to(out, shape + v.shape[len(pshape):])
+
+
+@settings(max_examples=12)
+@given(data=st.data(), kind=st.sampled_from(sorted(REF_VJP)), layout=jax_channel_layouts())
+def test_vjp_equals_reference_partials_with_axis_and_cotangent(data, kind, layout):
+    """The contract: the backward pass reproduces ``*_partials(x, ..., axis=, cotangent=)``.
+    Forward bit for bit against the reference's own ``axis=`` call (QN's sigmoid map: its bound);
+    parameter cotangents within Σ|cotangent|·(elementwise bound) + 2γ_{m−1}Σ|t_j| (module notes),
+    the terms t_j taken from the reference's unreduced partials (parameters given per element)."""
+    shape, axes, pshape = layout
+    call, ref_forward, _ = PER_CHANNEL[kind]
+    size = int(np.prod(shape))
+    x = np.asarray(data.draw(st.lists(normal_floats, min_size=size, max_size=size))).reshape(shape) / 10
+    params = {k: _channel_values(data.draw, s, pshape, k) for k, s in PARAM_DRAWS[kind].items()}
+    names = list(params)
+    ct = np.asarray(data.draw(st.lists(st.floats(-2, 2), min_size=size, max_size=size))).reshape(shape)
+    y, vjp = jax.vjp(lambda x, *ps: call(x, dict(zip(names, ps, strict=True)), axes), x, *params.values())
+    got = dict(zip(["x", *names], (np.asarray(g) for g in vjp(jnp.asarray(ct))), strict=True))
+    want = REF_VJP[kind](x, params, axes, ct)
+    all_axes = tuple(range(len(shape)))
+    full = {k: _expand_np(v, shape, axes, pshape) for k, v in params.items()}
+    terms = REF_VJP[kind](x, full, all_axes, ct)  # unreduced: one parameter value per element
+    ones = REF_VJP[kind](x, full, all_axes, np.ones(shape))  # the elementwise partials themselves
+    ref_y = {"qn": lambda: Q.qn(x, **params, levels=[-1, 0, 1], temperature=20.0, axis=axes),
+             "dsq": lambda: Q.dsq(x, **params, bits=2, axis=axes),
+             "uniform": lambda: Q.uniform(x, **params, bits=3, signed=True, axis=axes),
+             "apot": lambda: Q.apot(x, **params, bits=4, signed=False, axis=axes),
+             "lsq": lambda: Q.lsq(x, **params, bits=4, signed=True, axis=axes)}[kind]()
+    if kind == "qn":
+        assert np.all(np.abs(np.asarray(y) - ref_y) <= 3 * EPS * 3 * 2)
+    else:
+        same_bits(y, ref_y)
+    m = size // int(np.prod(pshape))
+    for k in ["x", *names]:
+        t, e = np.abs(terms[k]), np.abs(ct).reshape(shape + (1,) * (terms[k].ndim - len(shape)))
+        if kind == "dsq":
+            gp = np.abs(ones["x"])
+            a = np.minimum(full["alpha"], 2 - full["alpha"])
+            s_alpha = (full["upper"] - full["lower"]) / 3 / 2 * (1 / (1 - a) ** 2 + 1 / ((1 - a) * a * (2 - a)))
+            elem = {"x": 4 * EPS * gp, "alpha": 3 * EPS * s_alpha}.get(k, 3 * EPS * (1 + gp)) * e
+        elif kind == "qn":
+            elem = (3 * EPS * 3 * e) if k == "alpha" else 6 * EPS * np.abs(ones[k]) * e
+        else:
+            elem = np.zeros_like(t)
+        if k == "x":
+            tol = elem
+        else:
+            tol = 2.02 * (m - 1) * EPS * _group_sum(t, shape, axes, pshape) + _group_sum(elem, shape, axes, pshape)
+        assert np.all(np.abs(got[k] - want[k]) <= tol + 1e-300), (k, got[k], want[k])
+
+
+def _group_sum(a, shape, axes, pshape):
+    """Sum of an x-shaped (+ trailing) array over the elements each parameter value governs."""
+    red = tuple(i for i in range(len(shape)) if i not in axes)
+    out = a.sum(axis=red) if red else a
+    for j, p in enumerate(pshape):
+        out = out.reshape(out.shape[:j] + (p, -1) + out.shape[j + 1:]).sum(axis=j + 1)
+    return out
