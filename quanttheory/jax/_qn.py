@@ -54,7 +54,7 @@ def _core(steps: tuple[float, ...], offset: float, backward: str):
         xf = x.astype(alpha.dtype)
         u = _u(xf, beta, biases)
         a = _sigmoid(temperature[..., None] * u) if backward == "soft" else (u >= 0) * jnp.ones((), xf.dtype)
-        return alpha * (_weighted(a, s, xf[..., None]) - offset)
+        return (alpha * (_weighted(a, s, xf[..., None]) - offset)).astype(C.out_dtype(x))
 
     def fwd(x, biases, alpha, beta, temperature):
         return f(x, biases, alpha, beta, temperature), (x, biases, alpha, beta, temperature)
@@ -115,8 +115,8 @@ def qn(x, *, levels, biases, alpha, beta, temperature, axis=None, backward="soft
 
     Returns
     -------
-    y : jax.Array, shape (...), the compute dtype (float64 under ``jax_enable_x64``), as the
-        reference returns float64.
+    y : jax.Array, shape (...), dtype of ``x`` (computed in the compute dtype, float64 under
+        ``jax_enable_x64``, like the reference, which returns float64; as quanttheory.torch).
     """
     s, o = qn_steps(levels)
     backward = C.check_backward(backward)
