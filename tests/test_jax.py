@@ -461,6 +461,11 @@ def test_value_errors_on_eager_calls_and_nan_under_jit():
         qj.dsq(np.ones(3), lower=0.0, upper=1.0, bits=2, alpha=2.5)
     with pytest.raises(ValueError, match="lower < upper"):
         qj.dsq(np.ones(3), lower=1.0, upper=0.0, bits=2, alpha=0.2)
+    with pytest.raises(ValueError, match="lower < upper"):  # per-group l (2 groups) vs per-channel u
+        qj.dsq(np.ones((4, 3)), lower=np.array([0.0, 0.5]), upper=np.array([1.0, 1.0, 1.0, 0.2]), bits=2,
+               alpha=0.2, axis=0)
+    qj.dsq(np.ones((4, 3)), lower=np.array([0.0, 0.5]), upper=np.array([1.0, 1.0, 1.0, 0.7]), bits=2,
+           alpha=0.2, axis=0)
     # documented: under jit nothing can be checked; NaN stays NaN (it is never mapped to a level)
     for fn in (lambda x: qj.uniform(x, alpha=1.0, bits=3, signed=True),
                lambda x: qj.dsq(x, lower=-1.0, upper=1.0, bits=2, alpha=0.2),

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from quanttheory.quantizers._validate import check_bits
+from quanttheory.quantizers._validate import check_bits, expand_param
 from quanttheory.quantizers.dsq import BITS
 
 from . import _common as C
@@ -160,8 +160,11 @@ def dsq(x, *, lower, upper, bits, alpha, axis=None, backward="soft"):
     backward = C.check_backward(backward)
     axes = C.axes_of(axis, x)
     C.check_values(x, lower=(lower, None, None), upper=(upper, None, None), alpha=(alpha, 0.0, 2.0))
-    if C.is_concrete(lower, upper) and not np.all(np.asarray(lower) < np.asarray(upper)):
-        raise ValueError(f"need lower < upper elementwise; got lower={lower!r:.80}, upper={upper!r:.80}")
+    if C.is_concrete(x, lower, upper):  # per-group shapes of l and u may differ: compare per element
+        lo, hi = (expand_param(np.asarray(v, dtype=np.float64), np.shape(x), axes, k) if np.ndim(v) else float(v)
+                  for k, v in (("lower", lower), ("upper", upper)))
+        if not np.all(np.asarray(lo) < np.asarray(hi)):
+            raise ValueError(f"need lower < upper elementwise; got lower={lower!r:.80}, upper={upper!r:.80}")
     x = jnp.asarray(x)
     x = x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(C.compute_dtype())
     return _run(x, lower, upper, alpha, np.asarray(2**bits - 1, dtype=C.compute_dtype()), axes=axes,
