@@ -151,7 +151,7 @@ def dsq(x, *, lower, upper, bits, alpha, axis=None, backward="soft"):
 
     Notes
     -----
-    Measured agreement with the reference (tests/test_jax.py): the forward is bit-identical
+    Measured agreement with the reference (tests/jax/test_maps.py): the forward is bit-identical
     in float64; the STE partials are bit-identical; the soft partials differ only through
     XLA's tanh/exp/log1p (a few ulp each, up to the bound stated in the test), and a
     per-channel or per-tensor parameter's gradient by the summation order of its reduction.

@@ -10,7 +10,7 @@ Summation order. The reference forms Σ_i s_i a_i as ``a @ s``, which numpy hand
 many), so its rounding depends on the BLAS build and on x's shape. Here the sum runs over i in
 order, each product rounded (:func:`quanttheory.jax._common.mul`). For the step map every term
 is an integer, so both are exact and agree bit for bit; for the sigmoid map they differ in the
-last bits (the measured bound is in tests/test_jax.py).
+last bits (the measured bound is in tests/jax/test_maps.py).
 """
 
 from __future__ import annotations
