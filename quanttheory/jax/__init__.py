@@ -19,7 +19,7 @@ stochastic_round   Q_s with an explicit ``jax.random`` key     STE (∂q/∂x = 
 Precision. Under ``jax.config.update("jax_enable_x64", True)`` everything is computed in
 float64 like the reference (float32 inputs too, cast back at the end), and the forward maps
 agree with it bit for bit; without x64, JAX has no float64 and the maps run in float32 (the
-agreement measured for that case is stated in tests/jax/test_maps.py).
+agreement measured for that case is stated in tests/jax/test_api.py (test_float32_without_x64)).
 
 Subnormal numbers. XLA:CPU flushes subnormal inputs and results to zero (FTZ/DAZ), numpy does
 not: inputs, parameters or intermediate quotients (x/α, x/Δ) below 2.2e-308 in magnitude
