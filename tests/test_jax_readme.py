@@ -50,7 +50,7 @@ def qat_step(params, opt_state, x, y):
     value, grads = jax.value_and_grad(loss)(params, x, y)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     params = optax.apply_updates(params, updates)
-    # DSQ bounds alpha to (0, 0.5] (Gong et al. 2019, Sec. 3.3)
+    # keep alpha in (0, 0.5], as DSQ implementations do (quanttheory.nn.layers.DSQ_ALPHA_MAX)
     params = {k: p | {"alpha": jnp.clip(p["alpha"], 1e-4, 0.5)} for k, p in params.items()}
     return params, opt_state, value
 
