@@ -178,3 +178,29 @@ def torch_channel_layouts(draw, max_dims: int = 3):
     spelled = [a - ndim if draw(st.booleans()) else a for a in axes]
     axis = spelled[0] if len(spelled) == 1 and draw(st.booleans()) else tuple(spelled)
     return shape, axis, P
+
+
+# --------------------------------------------------------------------------- JAX adapter
+# A few fixed shapes only: every new shape costs JAX a compilation, so hypothesis varies the
+# values (including dyadic ones that hit levels, midpoints and clip edges exactly), not the shape.
+
+# No subnormals, not even as a quotient x/α: XLA:CPU flushes subnormal inputs and results to
+# zero (FTZ/DAZ), see quanttheory/jax/__init__.py; hence no magnitudes in (0, 1e-200).
+jax_shapes = st.sampled_from([(0,), (7,), (2, 3, 4)])
+dyadic_floats = st.integers(-400, 400).map(lambda k: k / 16.0)
+normal_floats = st.floats(-50, 50).filter(lambda v: v == 0 or abs(v) > 1e-200)
+jax_param_floats = st.floats(-3, 3).filter(lambda v: v == 0 or abs(v) > 1e-200)  # QN biases
+
+
+def jax_inputs(elements=normal_floats | dyadic_floats):
+    """float64 arrays of one of :data:`jax_shapes` with moderate finite (often dyadic) values."""
+    return jax_shapes.flatmap(lambda shape: hnp.arrays(np.float64, shape, elements=elements))
+
+
+@st.composite
+def jax_channel_layouts(draw):
+    """(x shape, axes, parameter shape P): per-channel (p = C) or per-group (p | C, p < C) layouts."""
+    shape = (6, 4)  # one shape: each layout costs the JAX tests a compilation
+    axes = draw(st.sampled_from([(0,), (1,), (0, 1)]))
+    pshape = tuple(draw(st.sampled_from([d for d in range(1, shape[a] + 1) if shape[a] % d == 0])) for a in axes)
+    return shape, axes, pshape
