@@ -84,3 +84,10 @@ def test_readme_qat_step_runs_and_learns():
         params, opt_state, value = ns["qat_step"](params, opt_state, ns["x"], ns["y"])
     assert float(value) < first
     assert jax is not None
+
+
+def test_snippet_is_the_readme_text():
+    """The snippet executed above is, verbatim, the one README.md shows."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert README_SNIPPET.strip() in readme

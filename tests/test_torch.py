@@ -527,3 +527,16 @@ def test_readme_qat_step():
     opt.step()
     assert float(loss_fn().detach()) < float(before.detach())
 
+
+
+def test_readme_snippet_runs_as_printed():
+    """The PyTorch example of README.md, executed verbatim: the loss it prints in its last comment
+    is the loss before and after the step."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("### PyTorch", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    ns: dict = {}
+    exec(compile(block, "README.md (PyTorch example)", "exec"), ns)  # noqa: S102 - our own README
+    before, after = float(ns["loss"].detach()), float(ns["loss_fn"]().detach())
+    assert after < before
+    assert f"loss {before:.4f} -> {after:.4f}" in block
