@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml setup.py $(wildcard kernels/*.c kernels/*.h)
 system-deps:
 	bash .ci/system-deps
 
-figures: $(STAMP)
+figures: system-deps $(STAMP)
 	$(BIN)/quanttheory figures
 
-figures-quick: $(STAMP)
+figures-quick: system-deps $(STAMP)
 	$(BIN)/quanttheory figures --quick
 
 claims: $(STAMP)
