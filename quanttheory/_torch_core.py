@@ -71,17 +71,8 @@ def reduce(d, p, layout, x_shape, axes, trailing=0):
     if lead == ():
         out = d.sum(dim=tuple(range(nx))) if nx else d
         return out.reshape(shape).to(p.dtype)
-    repeats, _ = layout
-    split, keep = [], []
-    for dim, c in enumerate(x_shape):
-        if dim in axes:
-            i = axes.index(dim)
-            keep.append(len(split))
-            split += [lead[i], repeats[i]]
-        else:
-            split.append(c)
-    summed = tuple(k for k in range(len(split)) if k not in keep)
-    d = d.reshape(tuple(split) + tuple(d.shape[nx:]))
+    split, summed = V.group_split(x_shape, lead, layout[0], axes)
+    d = d.reshape(split + tuple(d.shape[nx:]))
     return d.sum(dim=summed).reshape(shape).to(p.dtype)
 
 

@@ -289,17 +289,23 @@ def reduce_to_param(d, param_shape, x_shape, axes):
     if param_shape == ():
         return np.asarray(np.sum(d))
     repeats, _ = param_layout(param_shape, x_shape, axes, "parameter")
-    # split each governed axis C_i into (p_i, r_i) and sum every other dim
+    split, summed = group_split(d.shape, param_shape, repeats, axes)
+    return np.sum(d.reshape(split), axis=summed).reshape(param_shape)
+
+
+def group_split(x_shape, param_shape, repeats, axes):
+    """``(split, summed)``: the shape that splits each governed axis C_i of an x-shaped array into
+    (p_i, r_i), and the dims of it to sum so one entry per parameter value is left (pure shape
+    arithmetic, shared by :func:`reduce_to_param` and the framework adapters)."""
     split, keep = [], []
-    for dim, c in enumerate(d.shape):
+    for dim, c in enumerate(x_shape):
         if dim in axes:
             i = axes.index(dim)
             keep.append(len(split))
             split += [param_shape[i], repeats[i]]
         else:
             split.append(c)
-    summed = tuple(k for k in range(len(split)) if k not in keep)
-    return np.sum(d.reshape(split), axis=summed).reshape(param_shape)
+    return tuple(split), tuple(k for k in range(len(split)) if k not in keep)
 
 
 def check_cotangent(cotangent, x_shape):
