@@ -29,14 +29,14 @@ from hypothesis import strategies as st
 from quanttheory import quantizers as Q
 from quanttheory.nn import layers
 
-from ..strategies import alphas_clip, deltas, dsq_alphas, dsq_ranges, jax_inputs, jax_param_floats
+from ..strategies import alphas_clip, deltas, dsq_alphas, jax_dsq_ranges, jax_inputs, jax_param_floats
 from ._helpers import EPS, JAX_SETTINGS, as_f32, elementwise, jax, jnp, qj, same_bits
 
 # --------------------------------------------------------------------------- forward maps, bit for bit
 
 
 @JAX_SETTINGS
-@given(x=jax_inputs(), lu=dsq_ranges(), bits=st.integers(1, 16), alpha=dsq_alphas, f32=st.booleans())
+@given(x=jax_inputs(), lu=jax_dsq_ranges(), bits=st.integers(1, 16), alpha=dsq_alphas, f32=st.booleans())
 def test_dsq_forward_bit_exact(x, lu, bits, alpha, f32):
     x = as_f32(x) if f32 else x
     kw = dict(lower=lu[0], upper=lu[1], bits=bits, alpha=alpha)
@@ -102,7 +102,7 @@ def test_rcf_partials_bit_exact(x, alpha, bits, signed):
 
 
 @JAX_SETTINGS
-@given(x=jax_inputs(), lu=dsq_ranges(), bits=st.integers(1, 8), alpha=dsq_alphas)
+@given(x=jax_inputs(), lu=jax_dsq_ranges(), bits=st.integers(1, 8), alpha=dsq_alphas)
 def test_dsq_ste_partials_bit_exact(x, lu, bits, alpha):
     p = {"lower": lu[0], "upper": lu[1]}
     got = elementwise(qj.dsq, x, p | {"alpha": alpha}, bits=bits, backward="ste")
@@ -113,7 +113,7 @@ def test_dsq_ste_partials_bit_exact(x, lu, bits, alpha):
 
 
 @JAX_SETTINGS
-@given(x=jax_inputs(), lu=dsq_ranges(), bits=st.integers(1, 8), alpha=dsq_alphas | st.floats(0.999, 1.001))
+@given(x=jax_inputs(), lu=jax_dsq_ranges(), bits=st.integers(1, 8), alpha=dsq_alphas | st.floats(0.999, 1.001))
 def test_dsq_soft_partials_measured(x, lu, bits, alpha):
     kw = dict(lower=lu[0], upper=lu[1], alpha=alpha)
     got = elementwise(qj.dsq, x, kw, bits=bits)
