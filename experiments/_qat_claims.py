@@ -53,88 +53,104 @@ def _row(cid, paper, statement, ci, threshold, verdict, margin, detail):
     return Claim.from_interval(cid, paper, statement, ci, threshold, verdict, margin=margin, detail=detail)
 
 
-def _dsq_rows(r1, r5):
+def _on(net):
+    """"MNIST-1D" for the MLP stage (the original rows' wording), "MNIST-1D <net>" otherwise."""
+    return "MNIST-1D" + ("" if net == "MLP" else f" {net}")
+
+
+def _five(r5, text):
+    """A detail's MNIST-5k clause, or nothing when the run has no MNIST-5k replicates."""
+    return text if r5 else ""
+
+
+def _dsq_rows(r1, r5, net, sfx):
     a = _alpha_logratio(r1)
     ci = stats.mean_ci(a) if a.size else stats.Interval(math.nan, math.nan, math.nan, 0)
     v = stats.verdict_less(ci, ALPHA_MARGIN) if a.size else "inconclusive"
     ends = [float(r[k][-1]) for _, r in r1 for k in r if k.startswith("dsq@2:h:") and k.endswith(".alpha")]
     at_clamp = np.mean(np.isclose(ends, 0.5)) if ends else math.nan
-    d1 = (f"MNIST-1D MLP, 2-bit DSQ (α from 0.2, clamp 0.5), mean over 4 sites of log(α_end/α_start), "
+    n_sites = len({k for _, r in r1 for k in r if k.startswith("dsq@2:h:") and k.endswith(".alpha")})
+    d1 = (f"MNIST-1D {net}, 2-bit DSQ (α from 0.2, clamp 0.5), mean over {n_sites} sites of log(α_end/α_start), "
           f"{ci.n} replicates; {100 * at_clamp:.0f} % of sites end at the 0.5 clamp. "
           + ("Cause: the loss gradient pushes α up (towards the identity), as a reimplementation on "
              "ImageNet also found (weight α 0.23–0.48 from 0.2); the claim depends on the setting."
              if v != "holds" else ""))
-    row1 = _row("dsq-1", "DSQ (Gong et al. 2019), abstract and α-evolution figure",
+    row1 = _row("dsq-1" + sfx, "DSQ (Gong et al. 2019), abstract and α-evolution figure",
                 "DSQ can automatically evolve during training to gradually approximate the standard "
                 "quantization (the learned α shrinks)", ci, "< 0 (mean log α_end/α_start)", v,
                 f"{ALPHA_MARGIN} (a direction, not a size)", d1)
     ci2 = paired(r1, "dsq-ste", "dsq", 2)
     v2 = stats.verdict_greater(ci2, BEATS_MARGIN)
-    d2 = (f"MNIST-1D: error(STE on DSQ's grid) − error(DSQ), both 4 levels, {fmt(ci2)}; level-count "
-          f"confound: error(uniform, ternary) − error(DSQ) {fmt(paired(r1, 'uniform', 'dsq', 2))}; "
-          f"MQBench variant − DSQ {fmt(paired(r1, 'dsq-mq', 'dsq', 2))}; MNIST-5k soft vs STE "
-          f"{fmt(paired(r5, 'dsq-ste', 'dsq', 2))}."
+    d2 = (f"{_on(net)}: error(STE on DSQ's grid) − error(DSQ), both 4 levels, {fmt(ci2)}; level-count "
+          f"confound: error(uniform, ternary) − error(DSQ) {fmt(paired(r1, 'uniform', 'dsq', 2))}"
+          + _five(paired(r1, 'dsq-mq', 'dsq', 2).n,
+                  f"; MQBench variant − DSQ {fmt(paired(r1, 'dsq-mq', 'dsq', 2))}")
+          + _five(r5, f"; MNIST-5k soft vs STE {fmt(paired(r5, 'dsq-ste', 'dsq', 2))}") + "."
           + ("" if v2 == "holds" else " Cause: on an identical grid the soft backward gives no "
              "detectable gain; the gain over ternary uniform is the 4th level."))
-    row2 = _row("dsq-2", "DSQ (Gong et al. 2019), Table 4 / ablation",
+    row2 = _row("dsq-2" + sfx, "DSQ (Gong et al. 2019), Table 4 / ablation",
                 "At 2 bits DSQ (soft backward) reaches lower error than uniform quantization with the STE",
                 ci2, "> 0 (error of STE minus DSQ, same grid)", v2, f"{BEATS_MARGIN} points (direction)", d2)
     return [row1, row2]
 
 
-def _apot_row(r1, r5):
+def _apot_row(r1, r5, net, sfx):
     ci = paired(r1, "uniform-rcf", "apot", 3)
     v = stats.verdict_greater(ci, BEATS_MARGIN)
-    d = (f"MNIST-1D, same recipe and clip rule (weight normalisation, learned α): error(uniform) − "
+    d = (f"{_on(net)}, same recipe and clip rule (weight normalisation, learned α): error(uniform) − "
          f"error(APoT) at 3 bits {fmt(ci)}; 2 bits {fmt(paired(r1, 'uniform-rcf', 'apot', 2))} (ternary "
-         f"weights are the same set); 4 bits {fmt(paired(r1, 'uniform-rcf', 'apot', 4))}; MNIST-5k 3 bits "
-         f"{fmt(paired(r5, 'uniform-rcf', 'apot', 3))}; vs uniform with a fixed MSE clip at 4 bits "
-         f"{fmt(paired(r1, 'uniform', 'apot', 4))}."
+         f"weights are the same set)"
+         + _five(paired(r1, 'uniform-rcf', 'apot', 4).n, f"; 4 bits {fmt(paired(r1, 'uniform-rcf', 'apot', 4))}")
+         + _five(r5, f"; MNIST-5k 3 bits {fmt(paired(r5, 'uniform-rcf', 'apot', 3))}")
+         + _five(paired(r1, 'uniform', 'apot', 4).n,
+                 f"; vs uniform with a fixed MSE clip at 4 bits {fmt(paired(r1, 'uniform', 'apot', 4))}") + "."
          + ("" if v == "holds" else " Cause: APoT's MSE edge needs heavy-tailed weights; after "
-            "normalisation these MLP weights are near-Gaussian, where APoT and uniform tie at 3 bits."))
-    return _row("apot-1", "APoT (Li et al. 2020), Table 2 / uniform-vs-APoT ablation",
+            f"normalisation these {net} weights are near-Gaussian, where APoT and uniform tie at 3 bits."))
+    return _row("apot-1" + sfx, "APoT (Li et al. 2020), Table 2 / uniform-vs-APoT ablation",
                 "APoT quantization reaches higher accuracy than uniform quantization at the same bit-width",
                 ci, "> 0 (error of uniform minus APoT, 3 bits, same clip rule)", v,
                 f"{BEATS_MARGIN} points (direction)", d)
 
 
-def _qn_rows(r1, r5):
+def _qn_rows(r1, r5, net, sfx):
     g = _gap_logratio(r1)
     ci1 = stats.mean_ci(g) if g.size else stats.Interval(math.nan, math.nan, math.nan, 0)
     v1 = stats.verdict_less(ci1, GAP_LOG_MARGIN) if g.size else "inconclusive"
     t = [r[key("qn-w", 2, "h:temperature")] for _, r in r1 if key("qn-w", 2, "h:temperature") in r]
     t_span = f"{t[0][0]:g} → {t[0][-1]:g}" if t else "n/a"
-    row1 = _row("qn-1", "Quantization Networks (Yang et al. 2019), §3.2",
+    row1 = _row("qn-1" + sfx, "Quantization Networks (Yang et al. 2019), §3.2",
                 "As the temperature grows the soft (training) network approaches the step (deployed) network",
                 ci1, f"< {GAP_LOG_MARGIN:.3f} (log10 last/first soft–step logit gap)", v1,
-                "gap falls ≥ 5-fold", f"MNIST-1D, 2-bit QN weights only, T {t_span}, {ci1.n} replicates; W/A: "
-                f"{_fmt_log(_gap_logratio(r1, 'qn'))}."
+                "gap falls ≥ 5-fold", f"{_on(net)}, 2-bit QN weights only, T {t_span}, {ci1.n} replicates"
+                + _five(_gap_logratio(r1, "qn").size, f"; W/A: {_fmt_log(_gap_logratio(r1, 'qn'))}") + "."
                 + ("" if v1 == "holds" else f" Cause: scale — our budget grows T only {t_span} (the paper's "
                    "schedules grow it 30–100-fold); qn-training draws the gap against T for c = 10, 40, 160."))
     ci2 = paired(r1, "uniform-w", "qn-w", 2)
     v2 = stats.verdict_greater(ci2, BEATS_MARGIN)
-    d2 = (f"MNIST-1D, weights only (the paper's Table 3 setting): error(uniform STE) − error(QN) {fmt(ci2)}; "
-          f"QN W/A vs uniform W/A {fmt(paired(r1, 'uniform', 'qn', 2))}; exact − released weight slope "
-          f"{fmt(paired(r1, 'qn-w-exact', 'qn-w', 2))}; MNIST-5k weights only "
-          f"{fmt(paired(r5, 'uniform-w', 'qn-w', 2))}."
-          + ("" if v2 == "holds" else _qn_cause(r1)))
-    row2 = _row("qn-2", "Quantization Networks (Yang et al. 2019), Table 3",
+    d2 = (f"{_on(net)}, weights only (the paper's Table 3 setting): "
+          f"error(uniform STE) − error(QN) {fmt(ci2)}; "
+          + _five(paired(r1, 'uniform', 'qn', 2).n,
+                  f"QN W/A vs uniform W/A {fmt(paired(r1, 'uniform', 'qn', 2))}; ")
+          + f"exact − released weight slope {fmt(paired(r1, 'qn-w-exact', 'qn-w', 2))}"
+          + _five(r5, f"; MNIST-5k weights only {fmt(paired(r5, 'uniform-w', 'qn-w', 2))}") + "."
+          + ("" if v2 == "holds" else _qn_cause(r1, net, t_span)))
+    row2 = _row("qn-2" + sfx, "Quantization Networks (Yang et al. 2019), Table 3",
                 "At 2 bits (ternary weights) Quantization Networks reach lower error than uniform "
                 "quantization with the STE", ci2, "> 0 (error of uniform minus QN, weights only)", v2,
                 f"{BEATS_MARGIN} points (direction)", d2)
     ci3 = _step_cost(r1, "qn-w")
     v3 = stats.verdict_less(ci3, STEP_COST_MARGIN)
-    row3 = _row("qn-3", "Quantization Networks (Yang et al. 2019), §3.2",
+    row3 = _row("qn-3" + sfx, "Quantization Networks (Yang et al. 2019), §3.2",
                 "After training with a growing temperature, replacing the sigmoids by steps costs no accuracy",
                 ci3, f"< {STEP_COST_MARGIN} (step minus soft test error)", v3, "1 point",
-                f"MNIST-1D, 2-bit QN weights only, {ci3.n} replicates; W/A: "
-                f"{fmt(_step_cost(r1, 'qn'))}."
+                f"{_on(net)}, 2-bit QN weights only, {ci3.n} replicates"
+                + _five(_step_cost(r1, "qn").n, f"; W/A: {fmt(_step_cost(r1, 'qn'))}") + "."
                 + ("" if v3 == "holds" else " Cause: scale — at the final T the soft map is not yet the step "
                    f"map (see qn-1); exact-slope QN: {fmt(_step_cost(r1, 'qn-w-exact'))}."))
     return [row1, row2, row3]
 
 
-def _qn_cause(r1):
+def _qn_cause(r1, net="MLP", t_span="40 → 120"):
     ex = paired(r1, "qn-w-exact", "qn-w", 2)
     rest = paired(r1, "uniform-w", "qn-w-exact", 2)
     if ex.n and ex.high < 0 and rest.n and rest.low > 0:
@@ -144,10 +160,12 @@ def _qn_cause(r1):
         gain = paired(r1, "qn-w", "qn-w-exact", 2)
         return (f" Cause, in part: recipe — the exact slope lowers the error by {fmt(gain)}, but QN with the "
                 f"exact slope is still behind uniform ({fmt(rest)}); the rest is not "
-                "isolated (its step cost is small, see qn-3; T grows only 40 → 120 in this budget; the MLP has "
-                "no weight sharing).")
+                f"isolated (its step cost is small, see qn-3; T grows only {t_span} in this budget; "
+                + ("the MLP has no weight sharing)." if net == "MLP" else
+                   f"the {net} shares weights, so the MLP's lack of it is not the cause)."))
     return (" Cause not isolated: neither the gradient form (exact − released above) nor the level set "
-            "(both ternary) separates QN from the STE here; the MLP has no weight sharing.")
+            f"(both ternary) separates QN from the STE here; the {net} "
+            + ("has no weight sharing." if net == "MLP" else "shares weights."))
 
 
 def _step_cost(results, rec):
@@ -161,13 +179,13 @@ def _fmt_log(a):
     return fmt(stats.mean_ci(a), scale=1.0, unit="") if a.size > 1 else "n/a"
 
 
-def _four_bit_row(r1, r5):
+def _four_bit_row(r1, r5, sfx=""):
     cis = {m: paired(r1, m, "float", 4, bits_b=FLOAT_BITS) for m in FOUR_BIT_METHODS}
     vs = {m: stats.verdict_less(ci, FOUR_BIT_MARGIN) for m, ci in cis.items()}
     worst = max(cis, key=lambda m: cis[m].estimate)
     parts = "; ".join(f"{m} {fmt(ci)} {vs[m]}" for m, ci in cis.items())
     five = "; ".join(f"{m} {fmt(paired(r5, m, 'float', 4, bits_b=FLOAT_BITS))}" for m in FOUR_BIT_METHODS)
-    return _row("qat-4bit", "DSQ Table 4 / APoT Table 2 / QN Table 3",
+    return _row("qat-4bit" + sfx, "DSQ Table 4 / APoT Table 2 / QN Table 3",
                 "4-bit quantized networks lose (almost) nothing against full precision",
                 cis[worst], f"< {FOUR_BIT_MARGIN} for every method (4-bit minus float-reference error; "
                 f"measured: the worst method, {worst})", stats.combine(vs.values()), "2 points",
@@ -177,11 +195,18 @@ def _four_bit_row(r1, r5):
                    if vs["qn-w"] == "fails" else ""))
 
 
-def claims(r1, r5):
-    """The seven rows, decided on MNIST-1D (``r1``); MNIST-5k (``r5``) reported in the details."""
+def claims(r1, r5, *, net="MLP", suffix=""):
+    """The seven rows, decided on MNIST-1D (``r1``); MNIST-5k (``r5``) reported in the details.
+
+    ``net`` names the stage's network in the details; ``suffix`` is appended to every row id (the
+    ConvNet replication's rows are ``dsq-1-cnn`` …). qat-4bit is left out when ``r1`` has no 4-bit run.
+    """
     if not r1:
         return []
-    return [*_dsq_rows(r1, r5), _apot_row(r1, r5), *_qn_rows(r1, r5), _four_bit_row(r1, r5)]
+    rows = [*_dsq_rows(r1, r5, net, suffix), _apot_row(r1, r5, net, suffix), *_qn_rows(r1, r5, net, suffix)]
+    if values(r1, "dsq", 4).size:
+        rows.append(_four_bit_row(r1, r5, suffix))
+    return rows
 
 
 # -- tables and figures ------------------------------------------------------------------------------
@@ -203,7 +228,7 @@ def markdown(results, recipe_keys, bits):
     return "\n".join(rows) + f"\n\nTest error (%), mean ± 95 % CI over n = {n} paired seeds."
 
 
-def table_figure(by, recipe_keys, bits):
+def table_figure(by, recipe_keys, bits, net="MLP"):
     """Test error vs bits per recipe, one panel per data set; error bars offset per recipe."""
     fig = Figure(figsize=(12, 4.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, max(1, len(by)), squeeze=False)[0])
@@ -220,15 +245,15 @@ def table_figure(by, recipe_keys, bits):
         ax.set(xticks=sorted({b for k in recipe_keys for b in bits[k]}), xlabel="bits (weights; and activations)",
                ylabel="test error (%)", title=f"{ds}: mean ± 95 % CI over n = {f.n} paired seeds")
     axes[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.suptitle("DSQ / APoT / QN recipes vs uniform and LSQ, MLP with float first and last layers")
+    fig.suptitle(f"DSQ / APoT / QN recipes vs uniform and LSQ, {net} with float first and last layers")
     return fig
 
 
-def claims_figure(r1):
+def claims_figure(r1, *, net="MLP", suffix=""):
     """Each ledger row's statistic with its 95 % CI and margin (forest plot)."""
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.subplots()
-    rows = claims(r1, []) if r1 else []
+    rows = claims(r1, [], net=net, suffix=suffix) if r1 else []
     for i, c in enumerate(rows):
         lo, hi = c.ci if c.ci else (math.nan, math.nan)
         colour = {"holds": "C2", "fails": "C3", "inconclusive": "C7"}[c.verdict]

@@ -16,11 +16,16 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from quanttheory import stats
+from quanttheory.nn import cnn, qat, recipes
 from quanttheory.nn import data as nn_data
-from quanttheory.nn import qat, recipes
 
-#: Network: a fully connected net, first (fc0) and last layer float, hidden layers quantized.
+#: Network ``point["model"] == "mlp"`` (the default): a fully connected net, first (fc0) and last
+#: layer float, hidden layers quantized.
 HIDDEN = (128, 128, 128)
+#: Network ``point["model"] == "cnn"`` on MNIST-1D: conv–BN–ReLU × 3, 32 channels, kernel 5, global
+#: average pooling and a dense head; conv0 and the head float, conv1 and conv2 (weights and the
+#: activations feeding them) quantized — the "bn-cnn" net of mnist1d-float-cnn and ``bench nn``.
+CNN_1D = {"channels": (32, 32, 32), "kernel": 5}
 #: Float checkpoint: SGD-momentum, cosine decay, this peak learning rate (a-priori choice; a
 #: smoke run reached 8.3 % MNIST-1D test error in 10 epochs with it).
 FLOAT_LR = 0.1
@@ -80,8 +85,7 @@ def checkpoint(point, rng):
     """``(data, model, params, state, qat_order_seed, calibration batch, float test error)``."""
     data_ss, init_ss, float_ss, order_ss, calib_ss = _streams(rng)
     d = load(point["dataset"], point.get("n_train"), np.random.default_rng(data_ss))
-    features = int(np.prod(d.x_train.shape[1:]))
-    model = qat.MLP((features, *HIDDEN, int(d.n_classes)))
+    model = network(point.get("model", "mlp"), d.x_train.shape[1:], int(d.n_classes))
     params, state = model.init(np.random.default_rng(init_ss)), model.init_state()
     budget = qat.Budget(point["float_epochs"], FLOAT_LR, batch_size=BATCH)
     params, state, _ = qat.train(model, params, state, d, qat.FloatSites(), budget,
@@ -90,6 +94,16 @@ def checkpoint(point, rng):
     calib = d.x_train[np.random.default_rng(calib_ss).choice(d.y_train.size, n_calib, replace=False)]
     err = qat.error_rate(model, params, state, d.x_test, d.y_test, qat.FloatSites())
     return d, model, params, state, order_ss, calib, err
+
+
+def network(model, in_shape, n_classes):
+    """The stage's net: ``"mlp"`` (inputs flattened) or ``"cnn"`` (1-D inputs ``(C, L)`` only)."""
+    if model == "mlp":
+        return qat.MLP((int(np.prod(in_shape)), *HIDDEN, n_classes))
+    if model == "cnn" and len(in_shape) == 2:
+        return cnn.CNN1d(tuple(in_shape), CNN_1D["channels"], kernel=CNN_1D["kernel"], n_classes=n_classes)
+    raise ValueError(f"model={model!r} with inputs of shape {tuple(in_shape)}: valid are 'mlp' (any shape) "
+                     "and 'cnn' (1-D inputs (C, L), e.g. MNIST-1D)")
 
 
 def _record(model, state, d, quant, recipe, val_curve=False):

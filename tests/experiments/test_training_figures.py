@@ -8,7 +8,15 @@ import os
 import numpy as np
 import pytest
 
-from quanttheory.experiments import _qat_claims, cross_method, dsq_training, qat_study, qat_tune, qn_training
+from quanttheory.experiments import (
+    _qat_claims,
+    cross_method,
+    dsq_training,
+    qat_cnn,
+    qat_study,
+    qat_tune,
+    qn_training,
+)
 from quanttheory.experiments import _qat_stage as S
 from quanttheory.sweep import check_protocol, point_seed
 
@@ -30,7 +38,7 @@ def tiny_results():
     return {m.NAME: _run(m, _tiny(m)) for m in MODULES}
 
 
-@pytest.mark.parametrize("module", [*MODULES, qat_study, qat_tune], ids=lambda m: m.NAME)
+@pytest.mark.parametrize("module", [*MODULES, qat_study, qat_tune, qat_cnn], ids=lambda m: m.NAME)
 def test_protocol_and_grids(module):
     check_protocol(module)
     assert module.__doc__ and module.PAPER
@@ -40,7 +48,7 @@ def test_protocol_and_grids(module):
 
 
 def test_explicit_only_study_is_not_run_by_figures():
-    assert qat_study.EXPLICIT_ONLY and qat_tune.EXPLICIT_ONLY
+    assert qat_study.EXPLICIT_ONLY and qat_tune.EXPLICIT_ONLY and qat_cnn.EXPLICIT_ONLY
     assert not any(getattr(m, "EXPLICIT_ONLY", False) for m in MODULES)
 
 
@@ -129,6 +137,55 @@ def test_study_plot_and_committed_results_roundtrip(tmp_path, monkeypatch):
     assert _verdicts(again) == _verdicts(results)
     monkeypatch.setattr(qat_study, "RESULTS_FILE", tmp_path / "absent.json")
     assert qat_study.committed_results() == []
+
+
+def test_cnn_stage_builds_the_convnet_and_names_bad_models():
+    net = S.network("cnn", (1, 40), 10)
+    assert net.quantized_layers == ("conv1", "conv2") and net.channels == S.CNN_1D["channels"]
+    assert S.network("mlp", (1, 40), 10).sizes == (40, *S.HIDDEN, 10)
+    with pytest.raises(ValueError, match="'cnn' .*1-D"):
+        S.network("cnn", (1, 8, 8), 10)
+    with pytest.raises(ValueError, match="model='resnet'"):
+        S.network("resnet", (1, 40), 10)
+
+
+def test_cnn_checkpoint_trains_a_convnet_with_paired_streams():
+    p = {"dataset": "mnist1d", "model": "cnn", "n_train": 300, "float_epochs": 1, "qat_epochs": 1}
+    a, b = (S.checkpoint(p, np.random.default_rng(point_seed(qat_cnn.NAME, p, 0))) for _ in range(2))
+    assert a[2]["conv1.w"].shape == (32, 32, 5)  # (out, in, k)
+    np.testing.assert_array_equal(a[2]["conv1.w"], b[2]["conv1.w"])
+    assert a[-1] == b[-1] and 0.0 <= a[-1] <= 1.0
+
+
+def _cnn_fabricate(**kw):
+    """The MLP fabrication with ConvNet site names and without the 4-bit and W/A runs qat-cnn skips."""
+    out = []
+    for p, r in _fabricate(**kw):
+        r = {k.replace("fc1", "conv1").replace("fc2", "conv2"): v for k, v in r.items()
+             if "@4:" not in k and not k.startswith(("qn@", "dsq-mq@", "lsq@3", "qn-w@3"))}
+        out.append((p | {"model": "cnn"}, r))
+    return out
+
+
+def test_cnn_rows_are_the_mlp_rows_with_their_own_ids_and_no_four_bit_row():
+    good = {c.id: c.verdict for c in qat_cnn.claims(_cnn_fabricate())}
+    assert good == dict.fromkeys(qat_cnn.CLAIMS, "holds"), good
+    assert set(qat_cnn.CLAIMS) == {f"{c}-cnn" for c in _qat_claims.IDS} - {"qat-4bit-cnn"}
+    bad = {c.id: c.verdict for c in qat_cnn.claims(_cnn_fabricate(
+        dsq_gain=-0.02, apot_gain=-0.02, qn_gain=-0.02, alpha_end=0.5, gap_end=0.4, step_cost=0.03))}
+    assert bad == dict.fromkeys(qat_cnn.CLAIMS, "fails"), bad
+    for c in qat_cnn.claims(_cnn_fabricate()):
+        assert "ConvNet" in c.detail and "MNIST-5k" not in c.detail and "nan" not in c.detail
+
+
+def test_cnn_plot_and_committed_results_roundtrip(tmp_path, monkeypatch):
+    results = _cnn_fabricate()
+    paths = qat_cnn.plot(results, tmp_path)
+    assert {p.name for p in paths} >= {"qat_cnn.png", "qat_cnn_claims.png", "qat_cnn.md", "results.json"}
+    assert "validation error" in (tmp_path / "qat_cnn.md").read_text()
+    monkeypatch.setattr(qat_cnn, "RESULTS_FILE", tmp_path / "results.json")
+    assert [c.verdict for c in qat_cnn.claims(qat_cnn.committed_results())] == \
+        [c.verdict for c in qat_cnn.claims(results)]
 
 
 # -- quick vs full ----------------------------------------------------------------------------------
