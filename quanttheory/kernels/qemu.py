@@ -179,8 +179,17 @@ def count_instructions(cmd: list[str]) -> int:
     block's length. It equals the ``-singlestep -d exec,nochain`` line count to within a
     constant ~70 instructions of start-up (checked on the gemmlowp and binary benches; the
     constant cancels in differences) while running ~10x faster.
+
+    The guest gets an empty environment and ``argv[0]`` = the executable's base name, run from its
+    directory: the size of the environment and of the path moves the initial stack, hence the
+    alignment of the driver's buffers and the instructions ``memcpy``/``memset`` execute — with the
+    caller's environment, one more variable changed a kernel's net count by up to ±110
+    instructions, so the same code counted differently from one machine (or shell) to the next.
     """
-    proc = subprocess.run(["qemu-aarch64", "-d", "in_asm,exec,nochain", "-D", "/dev/stderr", *cmd],
+    exe = Path(cmd[0]).resolve()
+    qemu = shutil.which("qemu-aarch64") or "qemu-aarch64"
+    proc = subprocess.run([qemu, "-0", exe.name, "-d", "in_asm,exec,nochain", "-D", "/dev/stderr",
+                           f"./{exe.name}", *cmd[1:]], cwd=exe.parent, env={},
                           capture_output=True, text=True, check=True, timeout=1200)
     sizes: dict[int, int] = {}
     total, start, n = 0, None, 0
