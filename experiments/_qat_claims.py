@@ -87,11 +87,19 @@ def _dsq_rows(r1, r5, net, sfx):
                   f"; MQBench variant − DSQ {fmt(paired(r1, 'dsq-mq', 'dsq', 2))}")
           + _five(r5, f"; MNIST-5k soft vs STE {fmt(paired(r5, 'dsq-ste', 'dsq', 2))}") + "."
           + ("" if v2 == "holds" else " Cause: on an identical grid the soft backward gives no "
-             "detectable gain; the gain over ternary uniform is the 4th level."))
+             "detectable gain; " + _level_gain(paired(r1, 'uniform', 'dsq', 2))))
     row2 = _row("dsq-2" + sfx, "DSQ (Gong et al. 2019), Table 4 / ablation",
                 "At 2 bits DSQ (soft backward) reaches lower error than uniform quantization with the STE",
                 ci2, "> 0 (error of STE minus DSQ, same grid)", v2, f"{BEATS_MARGIN} points (direction)", d2)
     return [row1, row2]
+
+
+def _level_gain(conf):
+    """dsq-2's cause, second half: is DSQ's edge over ternary uniform (if any) its 4th level?"""
+    if conf.n and conf.low > 0:
+        return "the gain over ternary uniform is the 4th level."
+    return (f"DSQ does not beat ternary uniform either ({fmt(conf)}): the 2-bit recipes tie on this stage, "
+            "so there is no gain for the soft backward to explain.")
 
 
 def _apot_row(r1, r5, net, sfx):
@@ -104,7 +112,10 @@ def _apot_row(r1, r5, net, sfx):
          + _five(r5, f"; MNIST-5k 3 bits {fmt(paired(r5, 'uniform-rcf', 'apot', 3))}")
          + _five(paired(r1, 'uniform', 'apot', 4).n,
                  f"; vs uniform with a fixed MSE clip at 4 bits {fmt(paired(r1, 'uniform', 'apot', 4))}") + "."
-         + ("" if v == "holds" else " Cause: APoT's MSE edge needs heavy-tailed weights; after "
+         + ("" if v == "holds" else
+            f" Not decided at n = {ci.n}: the CI spans 0 (the estimate has "
+            f"{'the paper' if ci.estimate > 0 else 'the opposite'}'s sign)." if v == "inconclusive" else
+            " Cause: APoT's MSE edge needs heavy-tailed weights; after "
             f"normalisation these {net} weights are near-Gaussian, where APoT and uniform tie at 3 bits."))
     return _row("apot-1" + sfx, "APoT (Li et al. 2020), Table 2 / uniform-vs-APoT ablation",
                 "APoT quantization reaches higher accuracy than uniform quantization at the same bit-width",
