@@ -4,6 +4,7 @@ unwritable directories, unreachable schedulers, help texts."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
@@ -72,12 +73,26 @@ def _cli(moddir: Path, *args: str) -> list[str]:
     return [sys.executable, "-c", MAIN, str(moddir), *args]
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
 @pytest.fixture
 def slow(tmp_path, monkeypatch):
-    """Directory holding the slow toy module ``qt_slow`` and the marker directory."""
+    """Directory holding the slow toy module ``qt_slow`` and the marker directory.
+
+    Teardown kills every CLI process group the test started: when a test fails before its Ctrl-C
+    lands (a liveness bound hit on an overloaded machine), the child would otherwise spin in
+    ``spin(10**12)`` for hours and starve the tests after it.
+    """
     (tmp_path / "qt_slow.py").write_text(SLOW.format(name="qt-slow"))
     (tmp_path / "marks").mkdir()
-    return tmp_path
+    yield tmp_path
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def _wait_for(cond, what: str, limit: float = 120.0) -> None:
@@ -90,10 +105,12 @@ def _wait_for(cond, what: str, limit: float = 120.0) -> None:
 
 def _start(slow: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, "QT_SLOW_MARK": str(slow / "marks"), "PYTHONPATH": str(slow), **(env or {})}
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         _cli(slow, "run", "qt_slow", "--quick", "--quiet", "--cache", str(slow / "cache"),
              "--outdir", str(slow / "out"), *args),
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _STARTED.append(proc)
+    return proc
 
 
 def _interrupt_and_check(proc: subprocess.Popen, slow: Path) -> None:
