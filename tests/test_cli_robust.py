@@ -103,12 +103,20 @@ def _wait_for(cond, what: str, limit: float = 120.0) -> None:
         time.sleep(0.05)
 
 
+def _default_sigint() -> None:
+    """The child starts as a terminal's foreground command would: SIGINT at its default. A test
+    run launched in the background of a non-interactive shell (``cmd &``) inherits SIGINT ignored,
+    the child with it, and Ctrl-C then does nothing — the CLI rightly keeps an inherited ignore."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(slow: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, "QT_SLOW_MARK": str(slow / "marks"), "PYTHONPATH": str(slow), **(env or {})}
     proc = subprocess.Popen(
         _cli(slow, "run", "qt_slow", "--quick", "--quiet", "--cache", str(slow / "cache"),
              "--outdir", str(slow / "out"), *args),
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=_default_sigint)
     _STARTED.append(proc)
     return proc
 
