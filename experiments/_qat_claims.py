@@ -58,9 +58,9 @@ def _on(net):
     return "MNIST-1D" + ("" if net == "MLP" else f" {net}")
 
 
-def _five(r5, text):
-    """A detail's MNIST-5k clause, or nothing when the run has no MNIST-5k replicates."""
-    return text if r5 else ""
+def _if(present, text):
+    """A detail's optional clause: ``text`` when its data are present (MNIST-5k rows, a ran recipe)."""
+    return text if present else ""
 
 
 def _dsq_rows(r1, r5, net, sfx):
@@ -83,9 +83,9 @@ def _dsq_rows(r1, r5, net, sfx):
     v2 = stats.verdict_greater(ci2, BEATS_MARGIN)
     d2 = (f"{_on(net)}: error(STE on DSQ's grid) − error(DSQ), both 4 levels, {fmt(ci2)}; level-count "
           f"confound: error(uniform, ternary) − error(DSQ) {fmt(paired(r1, 'uniform', 'dsq', 2))}"
-          + _five(paired(r1, 'dsq-mq', 'dsq', 2).n,
+          + _if(paired(r1, 'dsq-mq', 'dsq', 2).n,
                   f"; MQBench variant − DSQ {fmt(paired(r1, 'dsq-mq', 'dsq', 2))}")
-          + _five(r5, f"; MNIST-5k soft vs STE {fmt(paired(r5, 'dsq-ste', 'dsq', 2))}") + "."
+          + _if(r5, f"; MNIST-5k soft vs STE {fmt(paired(r5, 'dsq-ste', 'dsq', 2))}") + "."
           + ("" if v2 == "holds" else " Cause: on an identical grid the soft backward gives no "
              "detectable gain; " + _level_gain(paired(r1, 'uniform', 'dsq', 2))))
     row2 = _row("dsq-2" + sfx, "DSQ (Gong et al. 2019), Table 4 / ablation",
@@ -108,9 +108,9 @@ def _apot_row(r1, r5, net, sfx):
     d = (f"{_on(net)}, same recipe and clip rule (weight normalisation, learned α): error(uniform) − "
          f"error(APoT) at 3 bits {fmt(ci)}; 2 bits {fmt(paired(r1, 'uniform-rcf', 'apot', 2))} (ternary "
          f"weights are the same set)"
-         + _five(paired(r1, 'uniform-rcf', 'apot', 4).n, f"; 4 bits {fmt(paired(r1, 'uniform-rcf', 'apot', 4))}")
-         + _five(r5, f"; MNIST-5k 3 bits {fmt(paired(r5, 'uniform-rcf', 'apot', 3))}")
-         + _five(paired(r1, 'uniform', 'apot', 4).n,
+         + _if(paired(r1, 'uniform-rcf', 'apot', 4).n, f"; 4 bits {fmt(paired(r1, 'uniform-rcf', 'apot', 4))}")
+         + _if(r5, f"; MNIST-5k 3 bits {fmt(paired(r5, 'uniform-rcf', 'apot', 3))}")
+         + _if(paired(r1, 'uniform', 'apot', 4).n,
                  f"; vs uniform with a fixed MSE clip at 4 bits {fmt(paired(r1, 'uniform', 'apot', 4))}") + "."
          + ("" if v == "holds" else
             f" Not decided at n = {ci.n}: the CI spans 0 (the estimate has "
@@ -133,17 +133,17 @@ def _qn_rows(r1, r5, net, sfx):
                 "As the temperature grows the soft (training) network approaches the step (deployed) network",
                 ci1, f"< {GAP_LOG_MARGIN:.3f} (log10 last/first soft–step logit gap)", v1,
                 "gap falls ≥ 5-fold", f"{_on(net)}, 2-bit QN weights only, T {t_span}, {ci1.n} replicates"
-                + _five(_gap_logratio(r1, "qn").size, f"; W/A: {_fmt_log(_gap_logratio(r1, 'qn'))}") + "."
+                + _if(_gap_logratio(r1, "qn").size, f"; W/A: {_fmt_log(_gap_logratio(r1, 'qn'))}") + "."
                 + ("" if v1 == "holds" else f" Cause: scale — our budget grows T only {t_span} (the paper's "
                    "schedules grow it 30–100-fold); qn-training draws the gap against T for c = 10, 40, 160."))
     ci2 = paired(r1, "uniform-w", "qn-w", 2)
     v2 = stats.verdict_greater(ci2, BEATS_MARGIN)
     d2 = (f"{_on(net)}, weights only (the paper's Table 3 setting): "
           f"error(uniform STE) − error(QN) {fmt(ci2)}; "
-          + _five(paired(r1, 'uniform', 'qn', 2).n,
+          + _if(paired(r1, 'uniform', 'qn', 2).n,
                   f"QN W/A vs uniform W/A {fmt(paired(r1, 'uniform', 'qn', 2))}; ")
           + f"exact − released weight slope {fmt(paired(r1, 'qn-w-exact', 'qn-w', 2))}"
-          + _five(r5, f"; MNIST-5k weights only {fmt(paired(r5, 'uniform-w', 'qn-w', 2))}") + "."
+          + _if(r5, f"; MNIST-5k weights only {fmt(paired(r5, 'uniform-w', 'qn-w', 2))}") + "."
           + ("" if v2 == "holds" else _qn_cause(r1, net, t_span)))
     row2 = _row("qn-2" + sfx, "Quantization Networks (Yang et al. 2019), Table 3",
                 "At 2 bits (ternary weights) Quantization Networks reach lower error than uniform "
@@ -155,7 +155,7 @@ def _qn_rows(r1, r5, net, sfx):
                 "After training with a growing temperature, replacing the sigmoids by steps costs no accuracy",
                 ci3, f"< {STEP_COST_MARGIN} (step minus soft test error)", v3, "1 point",
                 f"{_on(net)}, 2-bit QN weights only, {ci3.n} replicates"
-                + _five(_step_cost(r1, "qn").n, f"; W/A: {fmt(_step_cost(r1, 'qn'))}") + "."
+                + _if(_step_cost(r1, "qn").n, f"; W/A: {fmt(_step_cost(r1, 'qn'))}") + "."
                 + ("" if v3 == "holds" else " Cause: scale — at the final T the soft map is not yet the step "
                    f"map (see qn-1); exact-slope QN: {fmt(_step_cost(r1, 'qn-w-exact'))}."))
     return [row1, row2, row3]

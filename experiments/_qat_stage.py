@@ -147,6 +147,20 @@ def run_recipe(stage, recipe_key, bits, lr, epochs, *, history=False, recipe=Non
     return out | {key(recipe_key, bits, f"h:{k}"): v for k, v in hist.items()}
 
 
+def replicate(point, rng, recipe_keys, bits, history=()):
+    """One replicate of a study: float checkpoint, float reference, then every recipe × bits at its
+    ``TUNED_LR`` (per-epoch records for the ``history`` recipes at 2 bits); all from ``rng``."""
+    with single_thread():
+        stage = checkpoint(point, rng)
+        epochs = point["qat_epochs"]
+        out = {key("float", FLOAT_BITS, "checkpoint_test_error"): stage[-1]}
+        out |= run_recipe(stage, "float", FLOAT_BITS, TUNED_LR["float"], epochs)
+        for k in recipe_keys:
+            for b in bits[k]:
+                out |= run_recipe(stage, k, b, TUNED_LR[k], epochs, history=k in history and b == 2)
+    return out
+
+
 # -- statistics over replicates ----------------------------------------------------------------------
 
 def values(results, recipe, bits, quantity="test_error"):

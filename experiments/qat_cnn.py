@@ -65,15 +65,7 @@ def grid(quick: bool) -> list[dict]:
 
 def compute(point: dict, rng: np.random.Generator) -> dict:
     """Float checkpoint, float reference and every recipe × bits on one replicate (all from ``rng``)."""
-    with S.single_thread():
-        stage = S.checkpoint(point, rng)
-        epochs = point["qat_epochs"]
-        out = {S.key("float", S.FLOAT_BITS, "checkpoint_test_error"): stage[-1]}
-        out |= S.run_recipe(stage, "float", S.FLOAT_BITS, TUNED_LR["float"], epochs)
-        for k in RECIPES:
-            for b in BITS[k]:
-                out |= S.run_recipe(stage, k, b, TUNED_LR[k], epochs, history=k in HISTORY and b == 2)
-    return out
+    return S.replicate(point, rng, RECIPES, BITS, HISTORY)
 
 
 def committed_results() -> list[tuple[dict, dict]]:
